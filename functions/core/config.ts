@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { INPUT_PREFIX, RESOURCE_DEFAULTS } from './resources.ts';
+
+/** Environment variable names: shared by infra (which sets them) and the functions (which read them). */
+export const ENV = {
+  bucket: 'GREENSCREEN_BUCKET',
+  jobsQueueUrl: 'GREENSCREEN_JOBS_QUEUE_URL',
+  eventsQueueUrl: 'GREENSCREEN_EVENTS_QUEUE_URL',
+  inputPrefix: 'GREENSCREEN_INPUT_PREFIX',
+  maxUploadBytes: 'GREENSCREEN_MAX_UPLOAD_BYTES',
+  maxInputPixels: 'GREENSCREEN_MAX_INPUT_PIXELS',
+  modelVersion: 'GREENSCREEN_MODEL_VERSION',
+  modelCard: 'GREENSCREEN_MODEL_CARD',
+  endpoint: 'GREENSCREEN_AWS_ENDPOINT',
+  region: 'AWS_REGION',
+  batchSize: 'GREENSCREEN_BATCH_SIZE',
+  threads: 'GREENSCREEN_THREADS',
+  executionProvider: 'GREENSCREEN_EXECUTION_PROVIDER',
+  subscriptions: 'GREENSCREEN_SUBSCRIPTIONS',
+  subscriptionsSecretArn: 'GREENSCREEN_SUBSCRIPTIONS_SECRET_ARN',
+  allowLoopbackWebhooks: 'GREENSCREEN_ALLOW_LOOPBACK_WEBHOOKS',
+  allowHttpWebhooks: 'GREENSCREEN_ALLOW_HTTP_WEBHOOKS',
+  presignSeconds: 'GREENSCREEN_PRESIGN_SECONDS',
+  webhookTimeoutMs: 'GREENSCREEN_WEBHOOK_TIMEOUT_MS',
+  metricsNamespace: 'GREENSCREEN_METRICS_NAMESPACE',
+} as const;
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
+
+const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+/** Connection settings every entry point shares. `endpoint` set = local emulator / S3-compatible. */
+const awsSchema = z.object({
+  [ENV.endpoint]: z.string().url().optional(),
+  [ENV.region]: z.string().default('us-east-1'),
+});
+
+export const ingestConfigSchema = awsSchema.extend({
+  [ENV.jobsQueueUrl]: z.string().min(1),
+  [ENV.bucket]: z.string().min(1).optional(),
+  [ENV.inputPrefix]: z.string().default(INPUT_PREFIX),
+  [ENV.maxUploadBytes]: intFromEnv(DEFAULT_MAX_UPLOAD_BYTES),
+  [ENV.modelVersion]: z.string().min(1),
+});
+
+export const workerConfigSchema = awsSchema.extend({
+  [ENV.bucket]: z.string().min(1),
+  [ENV.jobsQueueUrl]: z.string().min(1),
+  [ENV.eventsQueueUrl]: z.string().min(1),
+  [ENV.maxUploadBytes]: intFromEnv(DEFAULT_MAX_UPLOAD_BYTES),
+  [ENV.maxInputPixels]: intFromEnv(DEFAULT_MAX_INPUT_PIXELS),
+  [ENV.modelCard]: z.string().optional(),
+  [ENV.batchSize]: intFromEnv(4),
+  [ENV.threads]: z.coerce.number().int().nonnegative().default(0),
+  [ENV.executionProvider]: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+});
+
+export const notifyConfigSchema = awsSchema.extend({
+  [ENV.subscriptions]: z.string().optional(),
+  [ENV.subscriptionsSecretArn]: z.string().optional(),
+  [ENV.allowLoopbackWebhooks]: boolFromEnv,
+  [ENV.allowHttpWebhooks]: boolFromEnv,
+  [ENV.presignSeconds]: intFromEnv(3600),
+  [ENV.webhookTimeoutMs]: intFromEnv(10_000),
+});
+
+/** Parse once at start-up; a missing or malformed variable fails with its name. */
+export function parseConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i: z.ZodIssue) => `${i.path.join('.')}: ${i.message}`)
+      .join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+export { RESOURCE_DEFAULTS };

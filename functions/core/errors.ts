@@ -1,0 +1,137 @@
+/**
+ * One error family for the whole pipeline. `code` is stable (users and tests match on it);
+ * `retryable` decides between "back to the queue" and "mark the job failed".
+ */
+export type ErrorCode =
+  | 'INVALID_IMAGE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'IMAGE_TOO_LARGE'
+  | 'EMPTY_OBJECT'
+  | 'OBJECT_NOT_FOUND'
+  | 'MODEL_ERROR'
+  | 'STORAGE_ERROR'
+  | 'QUEUE_ERROR'
+  | 'DELIVERY_ERROR'
+  | 'UNSAFE_URL'
+  | 'CONFIG_ERROR'
+  | 'INVALID_EVENT';
+
+export interface PipelineErrorOptions {
+  cause?: unknown;
+  retryable?: boolean;
+}
+
+export class PipelineError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: PipelineErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean } {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/** The bytes are not a decodable image (truncated, corrupt, text named .jpg…). Permanent. */
+export class InvalidImageError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('INVALID_IMAGE', message, options);
+  }
+}
+
+/** A real image in a format we do not process (e.g. SVG, HEIC without a decoder). Permanent. */
+export class UnsupportedFormatError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('UNSUPPORTED_FORMAT', message, options);
+  }
+}
+
+/** Over the byte or pixel limit. Permanent. */
+export class ImageTooLargeError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('IMAGE_TOO_LARGE', message, options);
+  }
+}
+
+export class EmptyObjectError extends PipelineError {
+  constructor(message: string) {
+    super('EMPTY_OBJECT', message);
+  }
+}
+
+/** The source object vanished between the event and the work. Permanent. */
+export class ObjectNotFoundError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('OBJECT_NOT_FOUND', message, options);
+  }
+}
+
+export class ModelError extends PipelineError {
+  constructor(message: string, options: PipelineErrorOptions = {}) {
+    super('MODEL_ERROR', message, options);
+  }
+}
+
+/** S3 trouble. Retryable unless told otherwise (throttling, 5xx, network). */
+export class StorageError extends PipelineError {
+  constructor(message: string, options: PipelineErrorOptions = {}) {
+    super('STORAGE_ERROR', message, { retryable: true, ...options });
+  }
+}
+
+export class QueueError extends PipelineError {
+  constructor(message: string, options: PipelineErrorOptions = {}) {
+    super('QUEUE_ERROR', message, { retryable: true, ...options });
+  }
+}
+
+export interface DeliveryErrorOptions extends PipelineErrorOptions {
+  status?: number;
+  retryAfterSeconds?: number;
+  /** The endpoint asked us to stop for good (HTTP 410). */
+  gone?: boolean;
+}
+
+export class DeliveryError extends PipelineError {
+  readonly status: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly gone: boolean;
+
+  constructor(message: string, options: DeliveryErrorOptions = {}) {
+    super('DELIVERY_ERROR', message, { retryable: true, ...options });
+    this.status = options.status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.gone = options.gone ?? false;
+  }
+}
+
+/** A webhook URL that points somewhere we must never call. Permanent. */
+export class UnsafeUrlError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('UNSAFE_URL', message, options);
+  }
+}
+
+export class ConfigError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('CONFIG_ERROR', message, options);
+  }
+}
+
+export class InvalidEventError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('INVALID_EVENT', message, options);
+  }
+}
+
+/** Anything thrown, as a PipelineError: unknown errors are treated as transient. */
+export function toPipelineError(err: unknown): PipelineError {
+  if (err instanceof PipelineError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new PipelineError('STORAGE_ERROR', `Unexpected error: ${message}`, { cause: err, retryable: true });
+}

@@ -1,0 +1,80 @@
+/** What the use cases need from the outside world. Adapters live in `core/adapters/`. */
+
+export interface StoredObject {
+  body: Buffer;
+  etag: string;
+  contentType?: string;
+  versionId?: string;
+}
+
+export interface ObjectHead {
+  etag: string;
+  size: number;
+  contentType?: string;
+  versionId?: string;
+  metadata: Record<string, string>;
+}
+
+export interface ListedObject {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+export interface ListPage {
+  objects: ListedObject[];
+  nextToken?: string;
+}
+
+export interface PutOptions {
+  contentType: string;
+  metadata?: Record<string, string>;
+}
+
+export interface ObjectStore {
+  get(bucket: string, key: string, options?: { versionId?: string; maxBytes?: number }): Promise<StoredObject>;
+  /** `undefined` when the object does not exist. */
+  head(bucket: string, key: string): Promise<ObjectHead | undefined>;
+  put(bucket: string, key: string, body: Buffer | string, options: PutOptions): Promise<{ etag: string }>;
+  list(bucket: string, prefix: string, token?: string): Promise<ListPage>;
+  presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+}
+
+export interface OutgoingMessage<T> {
+  /** Unique within the batch. */
+  id: string;
+  body: T;
+  /** FIFO de-duplication id (ignored by standard queues). */
+  deduplicationId?: string;
+  groupId?: string;
+  delaySeconds?: number;
+}
+
+export interface ReceivedMessage<T> {
+  messageId: string;
+  receiptHandle: string;
+  body: T;
+  receiveCount: number;
+}
+
+export interface SendBatchResult {
+  /** ids (from OutgoingMessage.id) that the queue refused after all retries. */
+  failed: { id: string; reason: string }[];
+}
+
+export interface JobQueue<T> {
+  sendBatch(messages: OutgoingMessage<T>[]): Promise<SendBatchResult>;
+  receive(options: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<
+    ReceivedMessage<T>[]
+  >;
+  delete(receiptHandle: string): Promise<void>;
+  extendVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /** Put a message back for a later retry (visibility = delay). */
+  release(receiptHandle: string, delaySeconds: number): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

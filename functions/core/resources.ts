@@ -1,0 +1,39 @@
+/**
+ * Names and settings of the buckets and queues, shared by `infra/` (CDK) and local mode so both
+ * create the same resources. Plain data: no aws-cdk-lib here.
+ */
+export const INPUT_PREFIX = 'incoming/';
+export const RESULTS_PREFIX = 'results/';
+
+export const RESOURCE_DEFAULTS = {
+  bucketName: 'greenscreen-uploads',
+  jobsQueue: {
+    name: 'greenscreen-jobs.fifo',
+    dlqName: 'greenscreen-jobs-dlq.fifo',
+    fifo: true,
+    /** Longer than one batch of work (download + infer + encode + upload), extended while working. */
+    visibilityTimeoutSeconds: 120,
+    /** A photo that fails 5 times is not going to succeed on the 6th: park it in the DLQ. */
+    maxReceiveCount: 5,
+  },
+  eventsQueue: {
+    name: 'greenscreen-events',
+    dlqName: 'greenscreen-events-dlq',
+    fifo: false,
+    /** notify's Lambda timeout (10 s per webhook x batch) with margin. */
+    visibilityTimeoutSeconds: 90,
+    /** Webhooks get more tries: receivers go down for minutes; backoff spreads the retries out. */
+    maxReceiveCount: 8,
+  },
+  dlqRetentionDays: 14,
+} as const;
+
+/** Where a source object's results live. Outputs sit in a per-job folder; result.json points at them. */
+export function resultPrefix(sourceKey: string): string {
+  return `${RESULTS_PREFIX}${sourceKey}/`;
+}
+
+export function resultKeys(sourceKey: string, jobId: string): { mask: string; cutout: string; result: string } {
+  const base = resultPrefix(sourceKey);
+  return { mask: `${base}${jobId}/mask.png`, cutout: `${base}${jobId}/cutout.png`, result: `${base}result.json` };
+}
