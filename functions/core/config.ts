@@ -68,6 +68,8 @@ export const notifyConfigSchema = awsSchema.extend({
   [ENV.allowHttpWebhooks]: boolFromEnv,
   [ENV.presignSeconds]: intFromEnv(3600),
   [ENV.webhookTimeoutMs]: intFromEnv(10_000),
+  /** For ChangeMessageVisibility (backoff); when unset, derived from each record's eventSourceARN. */
+  [ENV.eventsQueueUrl]: z.string().min(1).optional(),
 });
 
 /** Parse once at start-up; a missing or malformed variable fails with its name. */

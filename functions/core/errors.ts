@@ -117,8 +117,12 @@ export class UnsafeUrlError extends PipelineError {
   }
 }
 
+/**
+ * Missing or malformed configuration. Permanent by default; `retryable: true` when the
+ * configuration could not be fetched (e.g. Secrets Manager throttled or unreachable).
+ */
 export class ConfigError extends PipelineError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(message: string, options: PipelineErrorOptions = {}) {
     super('CONFIG_ERROR', message, options);
   }
 }

@@ -17,6 +17,11 @@ export interface SegmentJob {
   modelVersion: string;
   /** Set by bulk re-processing; surfaces in the webhook payload. */
   reprocess?: { runId: string; force: boolean };
+  /**
+   * Set when ingest already knows the upload cannot be processed (empty, over the size limit,
+   * not an image by its name): the worker records this failure without downloading anything.
+   */
+  rejection?: JobFailure;
   enqueuedAt: string;
 }
 

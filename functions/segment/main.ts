@@ -1,0 +1,36 @@
+/** ECS entry point: `node --import tsx functions/segment/main.ts`. SIGTERM drains and exits 0. */
+import { ENV, parseConfig, workerConfigSchema } from '#core/config';
+import { createLogger } from '#core/logger';
+import { EmfMetrics } from './metrics.ts';
+import { buildWorker } from './wiring.ts';
+
+const logger = createLogger('segment');
+const config = parseConfig(workerConfigSchema);
+const { worker, session } = await buildWorker(
+  {
+    connection: { region: config[ENV.region], endpoint: config[ENV.endpoint] },
+    bucket: config[ENV.bucket],
+    jobsQueueUrl: config[ENV.jobsQueueUrl],
+    eventsQueueUrl: config[ENV.eventsQueueUrl],
+    maxBytes: config[ENV.maxUploadBytes],
+    maxPixels: config[ENV.maxInputPixels],
+    batchSize: config[ENV.batchSize],
+    threads: config[ENV.threads],
+    provider: config[ENV.executionProvider],
+    ...(config[ENV.modelCard] ? { modelCard: config[ENV.modelCard] } : {}),
+  },
+  logger,
+  { metrics: new EmfMetrics() },
+);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    logger.info('draining: no new jobs, finishing in-flight work', { stage: 'shutdown', signal, inFlight: worker.busy });
+    worker.stop();
+  });
+}
+
+await worker.run();
+await session.release();
+logger.info('worker stopped', { stage: 'shutdown', ...worker.stats });
+process.exit(0);

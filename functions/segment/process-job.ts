@@ -1,0 +1,174 @@
+/**
+ * One job, start to finish: download -> decode -> infer (batched) -> encode -> upload -> commit
+ * result.json -> publish the event. result.json is written last: it is the commit marker of a result
+ * set, and outputs live in a per-job folder, so readers never see a half-written set.
+ */
+import { ImageTooLargeError, type PipelineError, toPipelineError } from '#core/errors';
+import type { Clock, JobQueue, ObjectStore } from '#core/ports';
+import { resultKeys } from '#core/resources';
+import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
+import { RESULT_METADATA } from '#ingest/staleness';
+import { decodeImage, encodeCutout, encodeMask, type DecodedImage } from './image.ts';
+import { maskAtOriginal, preprocess, type InferenceBatcher } from './inference.ts';
+import type { ModelCard } from './model-card.ts';
+
+export interface ProcessDeps {
+  store: ObjectStore;
+  events: JobQueue<JobEvent>;
+  batcher: InferenceBatcher;
+  card: ModelCard;
+  clock: Clock;
+  bucket: string;
+  maxBytes: number;
+  maxPixels: number;
+}
+
+export type ProcessOutcome =
+  | { kind: 'succeeded'; result: JobResult }
+  | { kind: 'failed'; result: JobResult }
+  /** Already committed by an earlier delivery: the event was re-published, nothing re-done. */
+  | { kind: 'duplicate'; result: JobResult };
+
+export function eventIdFor(job: Pick<SegmentJob, 'jobId' | 'reprocess'>): string {
+  return job.reprocess ? `evt_${job.jobId}_${job.reprocess.runId}`.slice(0, 120) : `evt_${job.jobId}`;
+}
+
+async function timed<T>(timings: Record<string, number>, stage: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[stage] = Math.round((performance.now() - t0) * 10) / 10;
+  }
+}
+
+function baseResult(job: SegmentJob, card: ModelCard, attempts: number): Omit<JobResult, 'status' | 'finishedAt' | 'timingsMs'> {
+  return {
+    v: 1,
+    jobId: job.jobId,
+    source: job.source,
+    model: { name: card.name, version: card.version },
+    outputs: resultKeys(job.source.key, job.jobId),
+    attempts,
+    ...(job.reprocess ? { reprocess: { runId: job.reprocess.runId } } : {}),
+  };
+}
+
+async function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
+  await deps.store.put(deps.bucket, result.outputs.result, JSON.stringify(result, null, 2), {
+    contentType: 'application/json',
+    metadata: {
+      [RESULT_METADATA.jobId]: job.jobId,
+      [RESULT_METADATA.modelVersion]: job.modelVersion,
+      [RESULT_METADATA.sourceEtag]: job.source.etag,
+      [RESULT_METADATA.status]: result.status,
+    },
+  });
+}
+
+async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
+  const event: JobEvent = {
+    v: 1,
+    type: result.status === 'succeeded' ? 'job.succeeded' : 'job.failed',
+    eventId: eventIdFor(job),
+    result,
+  };
+  const { failed } = await deps.events.sendBatch([{ id: job.jobId, body: event }]);
+  if (failed.length) {
+    throw toPipelineError(new Error(`Could not publish ${event.type} for job ${job.jobId}: ${failed[0]!.reason}`));
+  }
+}
+
+/** Record a permanent failure as a result set of its own and tell the user. */
+export async function recordFailure(
+  deps: ProcessDeps,
+  job: SegmentJob,
+  failure: JobFailure,
+  attempts: number,
+  timingsMs: Record<string, number> = {},
+  size?: { width: number; height: number },
+): Promise<JobResult> {
+  const result: JobResult = {
+    ...baseResult(job, deps.card, attempts),
+    status: 'failed',
+    error: failure,
+    timingsMs,
+    ...(size ?? {}),
+    finishedAt: deps.clock.now().toISOString(),
+  };
+  await commit(deps, job, result);
+  await publish(deps, job, result);
+  return result;
+}
+
+/** If this exact job was already committed (a redelivery), re-publish its event and stop. */
+async function alreadyCommitted(deps: ProcessDeps, job: SegmentJob): Promise<JobResult | undefined> {
+  if (job.reprocess?.force) return undefined;
+  const key = resultKeys(job.source.key, job.jobId).result;
+  const head = await deps.store.head(deps.bucket, key);
+  if (head?.metadata[RESULT_METADATA.jobId] !== job.jobId) return undefined;
+  const stored = await deps.store.get(deps.bucket, key);
+  return JSON.parse(stored.body.toString('utf8')) as JobResult;
+}
+
+/**
+ * Throws only retryable errors (the caller returns the message to the queue); permanent problems
+ * with the photo end as a failed result.
+ */
+export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: number): Promise<ProcessOutcome> {
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  const existing = await alreadyCommitted(deps, job);
+  if (existing) {
+    await publish(deps, job, existing);
+    return { kind: 'duplicate', result: existing };
+  }
+  if (job.rejection) {
+    return { kind: 'failed', result: await recordFailure(deps, job, job.rejection, attempts) };
+  }
+
+  let img: DecodedImage;
+  try {
+    if (job.source.size > deps.maxBytes) {
+      throw new ImageTooLargeError(`Expected an upload of at most ${deps.maxBytes} bytes but received ${job.source.size} bytes`);
+    }
+    const obj = await timed(timings, 'download', () =>
+      deps.store.get(job.source.bucket, job.source.key, {
+        maxBytes: deps.maxBytes,
+        ...(job.source.versionId ? { versionId: job.source.versionId } : {}),
+      }),
+    );
+    img = await timed(timings, 'decode', () => decodeImage(obj.body, { maxPixels: deps.maxPixels }));
+  } catch (err) {
+    const e: PipelineError = toPipelineError(err);
+    if (e.retryable) throw e;
+    return { kind: 'failed', result: await recordFailure(deps, job, { code: e.code, message: e.message }, attempts, timings) };
+  }
+
+  const pre = await timed(timings, 'preprocess', () => preprocess(img, deps.card));
+  const prob = await timed(timings, 'inference', () => deps.batcher.infer(pre));
+  const mask = await timed(timings, 'upsample', () => maskAtOriginal(prob, pre.plan, img.width, img.height));
+  const [maskPng, cutoutPng] = await timed(timings, 'encode', () =>
+    Promise.all([encodeMask(mask, img.width, img.height), encodeCutout(img, mask)]),
+  );
+  const keys = resultKeys(job.source.key, job.jobId);
+  await timed(timings, 'upload', () =>
+    Promise.all([
+      deps.store.put(deps.bucket, keys.mask, maskPng, { contentType: 'image/png' }),
+      deps.store.put(deps.bucket, keys.cutout, cutoutPng, { contentType: 'image/png' }),
+    ]),
+  );
+  timings.total = Math.round((performance.now() - started) * 10) / 10;
+  const result: JobResult = {
+    ...baseResult(job, deps.card, attempts),
+    status: 'succeeded',
+    width: img.width,
+    height: img.height,
+    modelInput: { width: pre.plan.width, height: pre.plan.height },
+    timingsMs: timings,
+    finishedAt: deps.clock.now().toISOString(),
+  };
+  await commit(deps, job, result);
+  await publish(deps, job, result);
+  return { kind: 'succeeded', result };
+}

@@ -1,0 +1,80 @@
+/** Builds a ready worker from configuration: used by main.ts (ECS) and by local mode. */
+import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
+import { S3ObjectStore } from '#core/adapters/s3-object-store';
+import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import type { Logger } from '#core/logger';
+import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
+import { RESOURCE_DEFAULTS } from '#core/resources';
+import type { JobEvent, SegmentJob } from '#core/types';
+import { InferenceBatcher } from './inference.ts';
+import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
+import { createModelSession, type ExecutionProviderChoice, type ModelSession } from './model.ts';
+import { SegmentWorker, type JobMetrics } from './worker.ts';
+
+export interface WorkerSettings {
+  connection: AwsConnection;
+  bucket: string;
+  jobsQueueUrl: string;
+  eventsQueueUrl: string;
+  maxBytes: number;
+  maxPixels: number;
+  batchSize: number;
+  threads: number;
+  provider: ExecutionProviderChoice;
+  modelCard?: string;
+  /** Jobs in flight = batchSize x this (decode/encode of the next batch overlaps inference). */
+  pipelineDepth?: number;
+  waitSeconds?: number;
+  visibilitySeconds?: number;
+  maxReceiveCount?: number;
+}
+
+export interface BuiltWorker {
+  worker: SegmentWorker;
+  session: ModelSession;
+  card: ModelCard;
+  batcher: InferenceBatcher;
+}
+
+/** Ports can be overridden (fault injection in tests); by default the real adapters are used. */
+export async function buildWorker(
+  settings: WorkerSettings,
+  logger: Logger,
+  overrides: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent>; metrics?: JobMetrics } = {},
+): Promise<BuiltWorker> {
+  const loaded = await loadModelCard(settings.modelCard ?? cardPathFor('tiramisu'));
+  const session = await createModelSession(loaded, { provider: settings.provider, threads: settings.threads });
+  const batcher = new InferenceBatcher(session, loaded.card, settings.batchSize);
+  const sqs = createSqsClient(settings.connection);
+  const store = overrides.store ?? new S3ObjectStore(createS3Client(settings.connection));
+  const jobs = overrides.jobs ?? new SqsJobQueue<SegmentJob>(sqs, settings.jobsQueueUrl);
+  const events = overrides.events ?? new SqsJobQueue<JobEvent>(sqs, settings.eventsQueueUrl);
+  const worker = new SegmentWorker(
+    jobs,
+    {
+      store,
+      events,
+      batcher,
+      card: loaded.card,
+      clock: systemClock,
+      bucket: settings.bucket,
+      maxBytes: settings.maxBytes,
+      maxPixels: settings.maxPixels,
+    },
+    {
+      maxInFlight: settings.batchSize * (settings.pipelineDepth ?? 2),
+      waitSeconds: settings.waitSeconds ?? 20,
+      visibilitySeconds: settings.visibilitySeconds ?? RESOURCE_DEFAULTS.jobsQueue.visibilityTimeoutSeconds,
+      maxReceiveCount: settings.maxReceiveCount ?? RESOURCE_DEFAULTS.jobsQueue.maxReceiveCount,
+    },
+    logger,
+    overrides.metrics,
+  );
+  logger.info('worker ready', {
+    stage: 'start',
+    model: `${loaded.card.name}@${loaded.card.version}`,
+    provider: session.provider,
+    batchSize: settings.batchSize,
+  });
+  return { worker, session, card: loaded.card, batcher };
+}

@@ -1,0 +1,160 @@
+/**
+ * The poll loop: long-poll the jobs queue, keep up to `maxInFlight` jobs moving (so downloads and
+ * codecs overlap inference), keep their visibility extended while they work, and on stop() finish
+ * what is in flight without taking more.
+ */
+import { toPipelineError } from '#core/errors';
+import type { Logger } from '#core/logger';
+import type { JobQueue, ReceivedMessage } from '#core/ports';
+import type { SegmentJob } from '#core/types';
+import { processJob, recordFailure, type ProcessDeps } from './process-job.ts';
+
+export interface WorkerOptions {
+  maxInFlight: number;
+  waitSeconds: number;
+  visibilitySeconds: number;
+  /** Receives after which a retryable failure is recorded as a permanent one (the DLQ is the backstop). */
+  maxReceiveCount: number;
+  /** Pause after a failed receive, doubled up to 30 s while the queue stays unreachable. */
+  errorBackoffMs?: number;
+}
+
+export interface WorkerStats {
+  received: number;
+  succeeded: number;
+  failed: number;
+  duplicates: number;
+  retried: number;
+}
+
+export interface JobMetrics {
+  record(outcome: 'succeeded' | 'failed', latencyMs: number): void;
+}
+
+export class SegmentWorker {
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  readonly stats: WorkerStats = { received: 0, succeeded: 0, failed: 0, duplicates: 0, retried: 0 };
+
+  constructor(
+    private readonly jobs: JobQueue<SegmentJob>,
+    private readonly deps: ProcessDeps,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    private readonly metrics?: JobMetrics,
+  ) {}
+
+  /** Resolves once stop() was called and every in-flight job has ended. */
+  async run(): Promise<void> {
+    const handles = new Map<string, string>();
+    this.heartbeat = setInterval(() => void this.extend(handles), Math.max(1000, (this.options.visibilitySeconds * 1000) / 3));
+    this.heartbeat.unref();
+    let backoff = this.options.errorBackoffMs ?? 500;
+    try {
+      while (!this.stopping) {
+        const capacity = this.options.maxInFlight - this.inFlight.size;
+        if (capacity <= 0) {
+          await Promise.race(this.inFlight.values());
+          continue;
+        }
+        let messages: ReceivedMessage<SegmentJob>[];
+        try {
+          messages = await this.jobs.receive({
+            max: capacity,
+            // Do not sit in a 20 s long poll while work is in flight: poll briefly to keep the pipe full.
+            waitSeconds: this.inFlight.size > 0 ? 1 : this.options.waitSeconds,
+            visibilitySeconds: this.options.visibilitySeconds,
+            signal: this.abort.signal,
+          });
+          backoff = this.options.errorBackoffMs ?? 500;
+        } catch (err) {
+          if (this.stopping) break;
+          this.logger.warn('receive failed; backing off', { stage: 'receive', error: (err as Error).message, backoffMs: backoff });
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(30_000, backoff * 2);
+          continue;
+        }
+        for (const m of messages) {
+          this.stats.received++;
+          handles.set(m.messageId, m.receiptHandle);
+          const p = this.handle(m).finally(() => {
+            this.inFlight.delete(m.messageId);
+            handles.delete(m.messageId);
+          });
+          this.inFlight.set(m.messageId, p);
+        }
+      }
+      await Promise.allSettled(this.inFlight.values());
+    } finally {
+      clearInterval(this.heartbeat);
+    }
+  }
+
+  /** Stop receiving; in-flight jobs finish. */
+  stop(): void {
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  private async extend(handles: Map<string, string>): Promise<void> {
+    await Promise.all(
+      [...handles.values()].map((h) =>
+        this.jobs.extendVisibility(h, this.options.visibilitySeconds).catch((err: Error) =>
+          this.logger.warn('visibility extension failed', { stage: 'heartbeat', error: err.message }),
+        ),
+      ),
+    );
+  }
+
+  private async handle(m: ReceivedMessage<SegmentJob>): Promise<void> {
+    const job = m.body;
+    const log = { jobId: job?.jobId, objectKey: job?.source?.key };
+    const started = performance.now();
+    try {
+      if (!job || job.v !== 1 || !job.source?.key) {
+        this.logger.error('malformed job message; leaving it for the DLQ', { stage: 'receive', messageId: m.messageId });
+        return;
+      }
+      const outcome = await processJob(this.deps, job, m.receiveCount);
+      await this.jobs.delete(m.receiptHandle);
+      if (outcome.kind === 'duplicate') this.stats.duplicates++;
+      else this.stats[outcome.kind]++;
+      if (outcome.kind !== 'duplicate') {
+        const latency = Date.now() - Date.parse(job.enqueuedAt);
+        this.metrics?.record(outcome.kind, latency);
+      }
+      this.logger.info(`job ${outcome.kind}`, {
+        ...log,
+        stage: 'done',
+        durationMs: Math.round(performance.now() - started),
+        ...(outcome.result.error ? { errorCode: outcome.result.error.code } : {}),
+        timingsMs: outcome.result.timingsMs,
+      });
+    } catch (err) {
+      const e = toPipelineError(err);
+      if (m.receiveCount >= this.options.maxReceiveCount) {
+        // Last chance: turn the transient error into a recorded failure so the user hears about it.
+        try {
+          await recordFailure(this.deps, job, { code: e.code, message: `Gave up after ${m.receiveCount} attempts: ${e.message}` }, m.receiveCount);
+          await this.jobs.delete(m.receiptHandle);
+          this.stats.failed++;
+          this.metrics?.record('failed', Date.now() - Date.parse(job.enqueuedAt));
+          this.logger.error('job failed after retries', { ...log, stage: 'done', errorCode: e.code, error: e.message });
+          return;
+        } catch (recordErr) {
+          this.logger.error('could not record failure; the message goes to the DLQ', { ...log, error: (recordErr as Error).message });
+        }
+      }
+      this.stats.retried++;
+      const delay = Math.min(300, 5 * 2 ** (m.receiveCount - 1));
+      this.logger.warn('job will be retried', { ...log, stage: 'retry', errorCode: e.code, error: e.message, delaySeconds: delay });
+      await this.jobs.release(m.receiptHandle, delay).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+"""Export a trained checkpoint to ONNX (dynamic batch/height/width) and write its model card.
+
+  /usr/bin/python3 models/export.py --checkpoint models/checkpoints/compact320-best.pt \
+      --version 2026.11.24 [--eval-json eval.json]
+
+The card is the serving code's single source of truth for pre-processing; the worker refuses to
+load weights whose SHA-256 differs from the card's.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import MEAN, STD  # noqa: E402
+from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def load(checkpoint: Path) -> tuple[Tiramisu, dict]:
+    state = torch.load(checkpoint, map_location="cpu")
+    cfg = TiramisuConfig(**state["config"])
+    net = Tiramisu(cfg)
+    net.load_state_dict(state["model"])
+    net.eval()
+    return net, state
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", type=Path, default=HERE / "checkpoints" / "compact320-best.pt")
+    p.add_argument("--out", type=Path, default=HERE / "tiramisu.onnx")
+    p.add_argument("--card", type=Path, default=HERE / "tiramisu.card.json")
+    p.add_argument("--version", required=True)
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--training-notes", type=Path, help="JSON merged into the card's `training` field")
+    p.add_argument("--eval-json", type=Path, help="JSON from `greenscreen eval --json`, stored as `evaluation`")
+    args = p.parse_args(argv)
+
+    net, state = load(args.checkpoint)
+    model = ExportWrapper(net).eval()
+    multiple = net.cfg.size_multiple
+    dummy = torch.randn(1, 3, 320, 224)
+    torch.onnx.export(
+        model, dummy, str(args.out), opset_version=args.opset, input_names=["image"], output_names=["probability"],
+        dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                      "probability": {0: "batch", 2: "height", 3: "width"}},
+        do_constant_folding=True,
+    )
+    weights = args.out.read_bytes()
+    sha = hashlib.sha256(weights).hexdigest()
+    prev = json.loads(args.card.read_text()) if args.card.exists() else {}
+    training = {
+        "checkpoint": str(args.checkpoint.relative_to(HERE.parent)) if args.checkpoint.is_absolute() and HERE.parent in args.checkpoint.parents else str(args.checkpoint),
+        "step": state.get("step"),
+        "epoch": state.get("epoch"),
+        "validation": {"datasetIoU": state.get("val_dataset_iou"), "meanIoU": state.get("val_mean_iou"),
+                       "set": "ccp train, every 10th id (80 photos)"},
+        "args": state.get("args"),
+    }
+    if args.training_notes:
+        training.update(json.loads(args.training_notes.read_text()))
+    elif isinstance(prev.get("training"), dict):
+        for k in ("data", "compute", "command", "wallTime", "hardware"):
+            if k in prev["training"]:
+                training[k] = prev["training"][k]
+    card = {
+        "name": "tiramisu",
+        "version": args.version,
+        "architecture": "FC-DenseNet (Tiramisu, Jegou et al. 2017)",
+        "preset": state.get("preset"),
+        "config": net.cfg.to_dict(),
+        "file": args.out.name,
+        "sha256": sha,
+        "bytes": len(weights),
+        "parameters": count_parameters(net),
+        "exportedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "opset": args.opset,
+        "input": {
+            "name": "image", "layout": "NCHW", "colorSpace": "sRGB",
+            "longSide": int(state.get("long_side") or 320), "sizeMultiple": multiple,
+            "mean": list(MEAN), "std": list(STD), "padValue": 0.0,
+            "resize": "bilinear, aspect ratio preserved, long side = longSide; pad bottom/right to sizeMultiple",
+        },
+        "output": {"name": "probability", "activation": "sigmoid",
+                   "description": "N x 1 x H x W person probability at input resolution"},
+        "threshold": 0.5,
+        "training": training,
+        "evaluation": json.loads(args.eval_json.read_text()) if args.eval_json else prev.get("evaluation", {}),
+        "intendedUse": "Foreground (person) segmentation of photos of people for background removal.",
+        "limitations": prev.get("limitations", []),
+    }
+    args.card.write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {args.out} ({len(weights) / 1e6:.1f} MB, sha256 {sha[:12]}…) and {args.card}")
+
+
+if __name__ == "__main__":
+    main()
