@@ -1,0 +1,124 @@
+/** `greenscreen run <inputDir> --out <outDir>`: one shot through the whole local pipeline. */
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INPUT_PREFIX } from '#core/resources';
+import type { JobResult } from '#core/types';
+import { startLocalStack, type LocalStackOptions } from '#local/stack';
+import { contactSheet } from './contact-sheet.ts';
+import { keyFor, listImages, outputNames } from './files.ts';
+import { Progress } from './progress.ts';
+
+export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard'> {
+  inputDir: string;
+  outDir: string;
+  timeoutSeconds?: number;
+  contactSheet?: boolean;
+  quiet?: boolean;
+  /** Upload concurrency. */
+  concurrency?: number;
+}
+
+export interface RunSummary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  lost: number;
+  seconds: number;
+  imagesPerSecond: number;
+  webhooksVerified: number;
+  contactSheet?: string;
+  failures: { file: string; code: string; message: string }[];
+  workerPeakRssMB: number;
+}
+
+interface WebhookData {
+  status: 'succeeded' | 'failed';
+  source: { key: string };
+}
+
+export async function runOnce(options: RunOptions): Promise<RunSummary> {
+  const files = await listImages(options.inputDir);
+  if (!files.length) throw new Error(`Expected image files in ${options.inputDir} but found none`);
+  await mkdir(options.outDir, { recursive: true });
+  const webhooksJsonl = join(options.outDir, 'webhooks.jsonl');
+  await rm(webhooksJsonl, { force: true });
+  const stack = await startLocalStack({ ...options, webhooksJsonl });
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const names = outputNames(files);
+  const byKey = new Map(files.map((f) => [keyFor(options.inputDir, f, INPUT_PREFIX), f]));
+  const progress = new Progress('processing', files.length, process.stderr, options.quiet);
+  const started = performance.now();
+  try {
+    // Upload everything (bounded concurrency), like a customer dropping a folder into the bucket.
+    const queue = [...byKey.entries()];
+    await Promise.all(
+      Array.from({ length: options.concurrency ?? 8 }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const [key, file] = next;
+          await stack.store.put(stack.resources.bucket, key, await readFile(file), { contentType: 'application/octet-stream' });
+        }
+      }),
+    );
+    // Wait until every upload has ended in a verified webhook (success or failure), or time out.
+    const deadline = started + 1000 * (options.timeoutSeconds ?? 120 + 5 * files.length);
+    const ended = new Map<string, WebhookData>();
+    while (ended.size < byKey.size && performance.now() < deadline) {
+      for (const d of stack.receiver.deliveries) {
+        const data = (d.payload as { data: WebhookData }).data;
+        if (byKey.has(data.source.key)) ended.set(data.source.key, data);
+      }
+      const ok = [...ended.values()].filter((d) => d.status === 'succeeded').length;
+      progress.update(ended.size, { succeeded: ok, failed: ended.size - ok });
+      if (ended.size < byKey.size) await new Promise((r) => setTimeout(r, 100));
+    }
+    progress.done();
+    const seconds = (performance.now() - started) / 1000;
+
+    // Collect outputs: outDir/<stem>/{mask.png,cutout.png,result.json}
+    const failures: RunSummary['failures'] = [];
+    const sheetRows: { label: string; cells: Buffer[] }[] = [];
+    let succeeded = 0;
+    for (const [key, file] of byKey) {
+      if (!ended.has(key)) continue;
+      const dir = join(options.outDir, names.get(file)!);
+      await mkdir(dir, { recursive: true });
+      const resultKey = `results/${key}/result.json`;
+      const result = JSON.parse((await stack.store.get(stack.resources.bucket, resultKey)).body.toString('utf8')) as JobResult;
+      await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2));
+      if (result.status === 'succeeded') {
+        succeeded++;
+        const [mask, cutout] = await Promise.all([
+          stack.store.get(stack.resources.bucket, result.outputs.mask),
+          stack.store.get(stack.resources.bucket, result.outputs.cutout),
+        ]);
+        await Promise.all([writeFile(join(dir, 'mask.png'), mask.body), writeFile(join(dir, 'cutout.png'), cutout.body)]);
+        if (options.contactSheet !== false && sheetRows.length < 100) {
+          sheetRows.push({ label: names.get(file)!, cells: [await readFile(file), mask.body, cutout.body] });
+        }
+      } else {
+        failures.push({ file, code: result.error?.code ?? 'UNKNOWN', message: result.error?.message ?? '' });
+      }
+    }
+    let sheet: string | undefined;
+    if (sheetRows.length) {
+      sheet = join(options.outDir, 'contact-sheet.jpg');
+      await writeFile(sheet, await contactSheet(sheetRows));
+    }
+    return {
+      total: files.length,
+      succeeded,
+      failed: ended.size - succeeded,
+      lost: files.length - ended.size,
+      seconds,
+      imagesPerSecond: ended.size / seconds,
+      webhooksVerified: stack.receiver.deliveries.length,
+      failures,
+      workerPeakRssMB: Math.round(peakRss / 2 ** 20),
+      ...(sheet ? { contactSheet: sheet } : {}),
+    };
+  } finally {
+    clearInterval(rssTimer);
+    await stack.stop();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The whole pipeline on one machine: the embedded S3+SQS emulator, the same bucket/queues/DLQs as
+ * the CDK stack, a local S3 event source -> ingest handler, the segment worker, the notify handler
+ * driven like Lambda's SQS event source mapping, and a webhook receiver that verifies signatures.
+ * Every piece is the production code; only the wiring is local.
+ */
+import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
+import { S3ObjectStore } from '#core/adapters/s3-object-store';
+import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
+import { createLogger, type Logger } from '#core/logger';
+import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
+import { INPUT_PREFIX } from '#core/resources';
+import type { JobEvent, SegmentJob } from '#core/types';
+import { createIngestHandler } from '#ingest/handler';
+import { createNotifyHandler, notifyDepsFromEnv } from '#notify/handler';
+import type { ExecutionProviderChoice } from '#segment/model';
+import { buildWorker, type BuiltWorker } from '#segment/wiring';
+import { startEmulator, type Emulator } from './emulator.ts';
+import { provisionResources, type ProvisionedResources } from './provision.ts';
+import { LocalS3EventSource } from './s3-event-source.ts';
+import { startSqsEventSource, type SqsEventSource } from './sqs-event-source.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
+
+export interface LocalStackOptions {
+  /** 0 = random free port. `greenscreen dev` uses 4566. */
+  port?: number;
+  /** Use an already running S3/SQS endpoint instead of starting the embedded emulator. */
+  endpoint?: string;
+  region?: string;
+  batchSize?: number;
+  threads?: number;
+  provider?: ExecutionProviderChoice;
+  modelCard?: string;
+  /** Append every accepted webhook delivery here (JSON lines). */
+  webhooksJsonl?: string;
+  /** Extra webhook subscriptions besides the local receiver. */
+  subscriptions?: { prefix: string; url: string; secrets: string[] }[];
+  /** Skip the worker (tests that drive it themselves). */
+  worker?: boolean;
+  /** Ports to substitute (fault injection). */
+  overrides?: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent> };
+  maxReceiveCount?: number;
+  visibilitySeconds?: number;
+  logger?: Logger;
+  pollMs?: number;
+  modelVersion?: string;
+}
+
+export interface LocalStack {
+  endpoint: string;
+  connection: AwsConnection;
+  resources: ProvisionedResources;
+  s3: S3Client;
+  sqs: SQSClient;
+  store: ObjectStore;
+  receiver: WebhookReceiver;
+  /** The receiver's signing secret (whsec_…). */
+  webhookSecret: string;
+  worker?: BuiltWorker;
+  s3Events: LocalS3EventSource;
+  notify: SqsEventSource;
+  modelVersion: string;
+  /** Stop in dependency order: no new uploads noticed, worker drains, notify drains. */
+  stop(): Promise<void>;
+  /** Stop and restart just the worker (crash/restart tests). */
+  restartWorker(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const logger = options.logger ?? createLogger('local', { silent: true });
+  let emulator: Emulator | undefined;
+  const endpoint = options.endpoint ?? (emulator = await startEmulator({ port: options.port ?? 0 })).endpoint;
+  const region = options.region ?? 'us-east-1';
+  const connection: AwsConnection = { region, endpoint };
+  const s3 = createS3Client(connection);
+  const sqs = createSqsClient(connection);
+  const resources = await provisionResources(s3, sqs, {
+    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+    ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+  });
+  const store = options.overrides?.store ?? new S3ObjectStore(s3);
+
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const receiver = await startWebhookReceiver({
+    secret: webhookSecret,
+    ...(options.webhooksJsonl ? { jsonlPath: options.webhooksJsonl } : {}),
+  });
+
+  const workerSettings = {
+    connection,
+    bucket: resources.bucket,
+    jobsQueueUrl: resources.jobsQueueUrl,
+    eventsQueueUrl: resources.eventsQueueUrl,
+    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    maxPixels: DEFAULT_MAX_INPUT_PIXELS,
+    batchSize: options.batchSize ?? 4,
+    threads: options.threads ?? 0,
+    provider: options.provider ?? 'auto',
+    ...(options.modelCard ? { modelCard: options.modelCard } : {}),
+    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+    ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+  };
+  let worker: BuiltWorker | undefined;
+  let workerRun: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await buildWorker(workerSettings, logger, options.overrides ?? {});
+    workerRun = worker.worker.run();
+  };
+  const modelVersion =
+    options.modelVersion ?? (options.worker === false ? 'unversioned' : (await startWorker(), worker!.card.version));
+
+  const ingest = createIngestHandler({
+    queue: options.overrides?.jobs ?? new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl),
+    store,
+    clock: systemClock,
+    modelVersion,
+    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    acceptPrefix: INPUT_PREFIX,
+    logger,
+  });
+  const s3Events = new LocalS3EventSource(store, ingest, {
+    bucket: resources.bucket,
+    prefix: INPUT_PREFIX,
+    region,
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    onError: (key, err) => logger.warn('ingest invocation failed; will retry', { objectKey: key, error: (err as Error).message }),
+  });
+  s3Events.start();
+
+  const subscriptions = [{ prefix: '', url: receiver.url, secrets: [webhookSecret] }, ...(options.subscriptions ?? [])];
+  const notifyHandler = createNotifyHandler(
+    notifyDepsFromEnv(
+      {
+        [ENV.endpoint]: endpoint,
+        [ENV.region]: region,
+        [ENV.subscriptions]: JSON.stringify(subscriptions),
+        [ENV.allowLoopbackWebhooks]: 'true',
+        [ENV.allowHttpWebhooks]: 'true',
+        [ENV.eventsQueueUrl]: resources.eventsQueueUrl,
+      },
+      logger,
+    ),
+  );
+  const notify = startSqsEventSource({ sqs, queueUrl: resources.eventsQueueUrl, handler: notifyHandler, region, logger, waitTimeSeconds: 2 });
+
+  const stack: LocalStack = {
+    endpoint,
+    connection,
+    resources,
+    s3,
+    sqs,
+    store,
+    receiver,
+    webhookSecret,
+    get worker() {
+      return worker;
+    },
+    s3Events,
+    notify,
+    modelVersion,
+    async restartWorker() {
+      worker?.worker.stop();
+      await workerRun;
+      await worker?.session.release();
+      await startWorker();
+    },
+    async stop() {
+      await s3Events.stop();
+      worker?.worker.stop();
+      await workerRun;
+      await worker?.session.release();
+      await notify.stop();
+      await receiver.close();
+      s3.destroy();
+      sqs.destroy();
+      await emulator?.stop();
+    },
+  };
+  return stack;
+}
