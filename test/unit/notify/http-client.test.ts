@@ -17,7 +17,7 @@ interface Seen {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
-  servername?: string | false;
+  servername?: string | false | null;
 }
 
 const servers: (http.Server | https.Server)[] = [];
