@@ -75,7 +75,7 @@ export function jobResult(overrides: Partial<JobResult> = {}): JobResult {
   };
 }
 
-export function jobEvent(overrides: Partial<JobEvent> & { result?: Partial<JobResult> } = {}): JobEvent {
+export function jobEvent(overrides: Omit<Partial<JobEvent>, 'result'> & { result?: Partial<JobResult> } = {}): JobEvent {
   const result = jobResult(overrides.result);
   return {
     v: 1,
