@@ -23,6 +23,13 @@ export type ScriptStep =
   | { status: number; headers?: Record<string, string>; body?: string }
   | { hang: true };
 
+/** What the receiver answered to one request (for timing and retry assertions). */
+export interface ReceiverResponse {
+  webhookId: string | undefined;
+  status: number | 'hang';
+  at: string;
+}
+
 export interface WebhookReceiverOptions {
   /** "whsec_<base64>": the receiver verifies with this one secret (as a real receiver would). */
   secret: string;
@@ -48,6 +55,8 @@ export interface WebhookReceiver {
   readonly rejected: number;
   /** Every request that arrived, whatever happened to it. */
   readonly requests: number;
+  /** The answer given to each request, in order. */
+  readonly responses: readonly ReceiverResponse[];
   /** Queue more scripted answers. */
   respondWith(...steps: ScriptStep[]): void;
   /** Resolves with the deliveries once at least `n` have been accepted. */
@@ -62,6 +71,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const script: ScriptStep[] = [...(options.script ?? [])];
   const deliveries: ReceivedDelivery[] = [];
+  const responses: ReceiverResponse[] = [];
   const seen = new Set<string>();
   const waiters = new Set<() => void>();
   let duplicates = 0;
@@ -69,6 +79,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   let requests = 0;
 
   const reply = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const webhookId = res.req.headers['webhook-id'];
+    responses.push({ webhookId: typeof webhookId === 'string' ? webhookId : undefined, status, at: clock.now().toISOString() });
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   };
@@ -120,7 +132,10 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
           return;
         }
         const step = script.shift();
-        if (step && 'hang' in step) return; // never answer; close() ends the connection
+        if (step && 'hang' in step) {
+          responses.push({ webhookId: headers['webhook-id'], status: 'hang', at: clock.now().toISOString() });
+          return; // never answer; close() ends the connection
+        }
         if (step) {
           reply(res, step.status, step.body ?? { scripted: step.status }, step.headers);
           return;
@@ -153,6 +168,9 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     },
     get requests() {
       return requests;
+    },
+    get responses() {
+      return responses;
     },
     respondWith(...steps) {
       script.push(...steps);

@@ -121,6 +121,12 @@ describe('webhook receiver', () => {
     ]);
     expect(r.deliveries).toHaveLength(1);
     expect(r.requests).toBe(4);
+    expect(r.responses.map((x) => [x.webhookId, x.status])).toEqual([
+      ['evt_1', 500],
+      ['evt_1', 429],
+      ['evt_1', 410],
+      ['evt_1', 200],
+    ]);
   });
 
   it('does not spend a scripted answer on a request with a bad signature', async () => {
