@@ -34,6 +34,27 @@ def load(checkpoint: Path) -> tuple[Tiramisu, dict]:
     return net, state
 
 
+def write_parity_fixture(model, sha: str, out_dir: Path, multiple: int) -> None:
+    """PyTorch's probabilities on two small synthetic inputs (a drawn figure on a gradient, and noise),
+    for the TypeScript parity test. Synthetic on purpose: nothing derived from ../shared is committed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    h, w = 3 * multiple, 2 * multiple
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([xx / w, yy / h, 0.5 + 0.0 * xx], -1)
+    body = ((xx - w / 2) / (w * 0.22)) ** 2 + ((yy - h * 0.62) / (h * 0.36)) ** 2 < 1
+    head = ((xx - w / 2) / (w * 0.12)) ** 2 + ((yy - h * 0.2) / (h * 0.1)) ** 2 < 1
+    img[body | head] = [0.55, 0.35, 0.3]
+    x1 = ((img - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)).transpose(2, 0, 1)[None]
+    x2 = np.random.default_rng(1).standard_normal((1, 3, h, w)).astype(np.float32)
+    x = np.concatenate([x1, x2]).astype(np.float32)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy().astype(np.float32)
+    (out_dir / "input.f32").write_bytes(x.tobytes())
+    (out_dir / "output.f32").write_bytes(y.tobytes())
+    (out_dir / "meta.json").write_text(json.dumps({"modelSha256": sha, "inputDims": list(x.shape),
+                                                   "outputDims": list(y.shape)}, indent=2) + "\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=HERE / "checkpoints" / "compact320-best.pt")
@@ -41,6 +62,7 @@ def main(argv=None):
     p.add_argument("--card", type=Path, default=HERE / "tiramisu.card.json")
     p.add_argument("--version", required=True)
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--parity-dir", type=Path, default=HERE.parent / "test" / "fixtures" / "parity")
     p.add_argument("--training-notes", type=Path, help="JSON merged into the card's `training` field")
     p.add_argument("--eval-json", type=Path, help="JSON from `greenscreen eval --json`, stored as `evaluation`")
     args = p.parse_args(argv)
@@ -99,6 +121,7 @@ def main(argv=None):
         "limitations": prev.get("limitations", []),
     }
     args.card.write_text(json.dumps(card, indent=2) + "\n")
+    write_parity_fixture(model, sha, args.parity_dir, multiple)
     print(f"wrote {args.out} ({len(weights) / 1e6:.1f} MB, sha256 {sha[:12]}…) and {args.card}")
 
 

@@ -62,6 +62,8 @@ export interface LocalStack {
   webhookSecret: string;
   worker?: BuiltWorker;
   s3Events: LocalS3EventSource;
+  /** The ingest handler as wired here (tests re-deliver events through it). */
+  ingest: ReturnType<typeof createIngestHandler>;
   notify: SqsEventSource;
   modelVersion: string;
   /** Stop in dependency order: no new uploads noticed, worker drains, notify drains. */
@@ -160,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return worker;
     },
     s3Events,
+    ingest,
     notify,
     modelVersion,
     async restartWorker() {

@@ -135,7 +135,7 @@ export async function resizeGrey(grey: Buffer, from: { width: number; height: nu
 export const PNG_OPTIONS: sharp.PngOptions = { compressionLevel: 2, adaptiveFiltering: false };
 
 export function encodeMask(mask: Buffer, width: number, height: number, png: sharp.PngOptions = PNG_OPTIONS): Promise<Buffer> {
-  return sharp(mask, { raw: { width, height, channels: 1 } }).png(png).toBuffer();
+  return sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png(png).toBuffer();
 }
 
 /** RGBA cut-out at the original resolution: alpha = mask (x input alpha when the photo had one). */

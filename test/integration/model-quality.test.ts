@@ -1,0 +1,18 @@
+/** Guards the shipped model's quality through the serving code path, on 10 hand-labelled photos. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runEval } from '../../functions/cli/eval.ts';
+
+const CCP = join(import.meta.dirname, '../../../shared/data/ccp');
+/** Well below the model card's full-test-split figure, so it catches regressions, not noise. */
+const DATASET_IOU_FLOOR = 0.88;
+
+describe('shipped model quality (ccp test split, first 10 photos)', () => {
+  it.skipIf(!existsSync(CCP))(`keeps dataset IoU above ${DATASET_IOU_FLOOR}`, async () => {
+    const s = await runEval({ setDir: CCP, split: 'test', limit: 10, threads: 2, provider: 'cpu' });
+    expect(s.n).toBe(10);
+    expect(s.datasetIoU).toBeGreaterThan(DATASET_IOU_FLOOR);
+    expect(s.meanIoU).toBeGreaterThan(DATASET_IOU_FLOOR - 0.02);
+  }, 120_000);
+});
