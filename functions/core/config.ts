@@ -15,6 +15,7 @@ export const ENV = {
   endpoint: 'GREENSCREEN_AWS_ENDPOINT',
   region: 'AWS_REGION',
   batchSize: 'GREENSCREEN_BATCH_SIZE',
+  visibilitySeconds: 'GREENSCREEN_VISIBILITY_SECONDS',
   threads: 'GREENSCREEN_THREADS',
   executionProvider: 'GREENSCREEN_EXECUTION_PROVIDER',
   subscriptions: 'GREENSCREEN_SUBSCRIPTIONS',
@@ -57,6 +58,8 @@ export const workerConfigSchema = awsSchema.extend({
   [ENV.maxInputPixels]: intFromEnv(DEFAULT_MAX_INPUT_PIXELS),
   [ENV.modelCard]: z.string().optional(),
   [ENV.batchSize]: intFromEnv(4),
+  /** Must match the jobs queue's visibility timeout: the worker receives and extends with it. */
+  [ENV.visibilitySeconds]: intFromEnv(RESOURCE_DEFAULTS.jobsQueue.visibilityTimeoutSeconds),
   [ENV.threads]: z.coerce.number().int().nonnegative().default(0),
   [ENV.executionProvider]: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
 });

@@ -15,6 +15,7 @@ const { worker, session } = await buildWorker(
     maxBytes: config[ENV.maxUploadBytes],
     maxPixels: config[ENV.maxInputPixels],
     batchSize: config[ENV.batchSize],
+    visibilitySeconds: config[ENV.visibilitySeconds],
     threads: config[ENV.threads],
     provider: config[ENV.executionProvider],
     ...(config[ENV.modelCard] ? { modelCard: config[ENV.modelCard] } : {}),
