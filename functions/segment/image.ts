@@ -5,7 +5,7 @@
  * header before any pixel is decoded, and sharp's own errors become InvalidImage/Unsupported errors.
  */
 import sharp from 'sharp';
-import { ImageTooLargeError, InvalidImageError, UnsupportedFormatError } from '#core/errors';
+import { EmptyObjectError, ImageTooLargeError, InvalidImageError, UnsupportedFormatError } from '#core/errors';
 
 export type SniffedFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heic' | 'svg' | 'bmp';
 
@@ -25,8 +25,9 @@ export function sniffFormat(buf: Buffer): SniffedFormat | undefined {
     if (/heic|heix|hevc|hevx|heim|heis|mif1|msf1/.test(brands)) return 'heic';
   }
   if (buf.length >= 2 && ascii(0, 2) === 'BM') return 'bmp';
-  const head = ascii(0, Math.min(buf.length, 512)).trimStart().toLowerCase();
-  if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return 'svg';
+  // SVG is XML: it may open with a byte-order mark, an XML declaration, comments or a DOCTYPE.
+  const head = ascii(0, Math.min(buf.length, 4096)).replace(/^\xef\xbb\xbf/, '').trimStart().toLowerCase();
+  if (head.startsWith('<') && /<svg[\s>/]/.test(head)) return 'svg';
   return undefined;
 }
 
@@ -62,7 +63,7 @@ function sharpFailure(err: unknown, format: SniffedFormat): Error {
 
 /** Header-only checks, then one full decode to upright sRGB (first page/frame only). */
 export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<DecodedImage> {
-  if (buf.length === 0) throw new InvalidImageError('Expected image bytes but received an empty object');
+  if (buf.length === 0) throw new EmptyObjectError('Expected an image but received an empty (0-byte) object');
   const format = sniffFormat(buf);
   if (!format) {
     throw new InvalidImageError(`Expected a JPEG, PNG, WebP, GIF, TIFF or AVIF image but received ${describeBytes(buf)}`);
