@@ -42,6 +42,7 @@ async function createQueueWithDlq(sqs: SQSClient, q: QueueSettings, overrides: {
   return { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl! };
 }
 
+/** `maxReceiveCount` and `visibilitySeconds`, when given, apply to both queues (tests shorten them). */
 export async function provisionResources(
   s3: S3Client,
   sqs: SQSClient,
@@ -55,6 +56,6 @@ export async function provisionResources(
     if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
   }
   const jobs = await createQueueWithDlq(sqs, RESOURCE_DEFAULTS.jobsQueue, options);
-  const events = await createQueueWithDlq(sqs, RESOURCE_DEFAULTS.eventsQueue, { maxReceiveCount: options.maxReceiveCount });
+  const events = await createQueueWithDlq(sqs, RESOURCE_DEFAULTS.eventsQueue, options);
   return { bucket, jobsQueueUrl: jobs.url, jobsDlqUrl: jobs.dlqUrl, eventsQueueUrl: events.url, eventsDlqUrl: events.dlqUrl };
 }

@@ -22,7 +22,7 @@ import { buildWorker, type BuiltWorker } from '#segment/wiring';
 import { startEmulator, type Emulator } from './emulator.ts';
 import { provisionResources, type ProvisionedResources } from './provision.ts';
 import { LocalS3EventSource } from './s3-event-source.ts';
-import { startSqsEventSource, type SqsEventSource } from './sqs-event-source.ts';
+import { startSqsEventSource, type SqsEventSource, type SqsLambdaHandler } from './sqs-event-source.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 export interface LocalStackOptions {
@@ -43,7 +43,11 @@ export interface LocalStackOptions {
   worker?: boolean;
   /** Ports to substitute (fault injection). */
   overrides?: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent> };
+  /** Wraps the notify Lambda handler (fault injection: a handler that dies mid-batch). */
+  wrapNotify?: (handler: SqsLambdaHandler) => SqsLambdaHandler;
+  /** Redrive threshold of both queues and the worker's give-up point. */
   maxReceiveCount?: number;
+  /** Visibility timeout of both queues and the worker's (short values make redelivery after a crash quick). */
   visibilitySeconds?: number;
   logger?: Logger;
   pollMs?: number;
@@ -147,7 +151,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger,
     ),
   );
-  const notify = startSqsEventSource({ sqs, queueUrl: resources.eventsQueueUrl, handler: notifyHandler, region, logger, waitTimeSeconds: 2 });
+  const notify = startSqsEventSource({
+    sqs,
+    queueUrl: resources.eventsQueueUrl,
+    handler: options.wrapNotify ? options.wrapNotify(notifyHandler) : notifyHandler,
+    region,
+    logger,
+    waitTimeSeconds: 2,
+  });
 
   const stack: LocalStack = {
     endpoint,
