@@ -96,7 +96,6 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     const delivery: ReceivedDelivery = { webhookId, type, receivedAt: clock.now().toISOString(), payload };
     deliveries.push(delivery);
     if (options.jsonlPath) await appendFile(options.jsonlPath, `${JSON.stringify(delivery)}\n`);
-    for (const wake of waiters) wake();
     return 'new';
   };
 
@@ -142,6 +141,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
         }
         const outcome = await accept(headers, payload);
         reply(res, 200, { ok: true, duplicate: outcome === 'duplicate' });
+        // Wake waiters only once the answer is recorded, so they see a consistent `responses`.
+        if (outcome === 'new') for (const wake of waiters) wake();
       })().catch((err: unknown) => {
         if (!res.headersSent) reply(res, 500, { error: err instanceof Error ? err.message : String(err) });
       });
