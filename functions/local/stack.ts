@@ -49,6 +49,8 @@ export interface LocalStackOptions {
   maxReceiveCount?: number;
   /** Visibility timeout of both queues and the worker's (short values make redelivery after a crash quick). */
   visibilitySeconds?: number;
+  /** The worker's first retry delay after a transient failure (default 5 s; tests shorten it). */
+  retryBaseSeconds?: number;
   logger?: Logger;
   pollMs?: number;
   modelVersion?: string;
@@ -109,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.modelCard ? { modelCard: options.modelCard } : {}),
     ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
     ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+    ...(options.retryBaseSeconds !== undefined ? { retryBaseSeconds: options.retryBaseSeconds } : {}),
   };
   let worker: BuiltWorker | undefined;
   let workerRun: Promise<void> | undefined;

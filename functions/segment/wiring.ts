@@ -27,6 +27,8 @@ export interface WorkerSettings {
   waitSeconds?: number;
   visibilitySeconds?: number;
   maxReceiveCount?: number;
+  /** First retry delay after a transient failure (doubled per receive). */
+  retryBaseSeconds?: number;
 }
 
 export interface BuiltWorker {
@@ -66,6 +68,7 @@ export async function buildWorker(
       waitSeconds: settings.waitSeconds ?? 20,
       visibilitySeconds: settings.visibilitySeconds ?? RESOURCE_DEFAULTS.jobsQueue.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount ?? RESOURCE_DEFAULTS.jobsQueue.maxReceiveCount,
+      ...(settings.retryBaseSeconds !== undefined ? { retryBaseSeconds: settings.retryBaseSeconds } : {}),
     },
     logger,
     overrides.metrics,

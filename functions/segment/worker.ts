@@ -17,6 +17,8 @@ export interface WorkerOptions {
   maxReceiveCount: number;
   /** Pause after a failed receive, doubled up to 30 s while the queue stays unreachable. */
   errorBackoffMs?: number;
+  /** First retry delay of a job that failed transiently, doubled per receive up to 300 s (default 5). */
+  retryBaseSeconds?: number;
 }
 
 export interface WorkerStats {
@@ -152,7 +154,7 @@ export class SegmentWorker {
         }
       }
       this.stats.retried++;
-      const delay = Math.min(300, 5 * 2 ** (m.receiveCount - 1));
+      const delay = Math.min(300, (this.options.retryBaseSeconds ?? 5) * 2 ** (m.receiveCount - 1));
       this.logger.warn('job will be retried', { ...log, stage: 'retry', errorCode: e.code, error: e.message, delaySeconds: delay });
       await this.jobs.release(m.receiptHandle, delay).catch(() => undefined);
     }
