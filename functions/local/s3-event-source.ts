@@ -49,6 +49,8 @@ export interface S3EventSourceOptions {
   onError?: (key: string, err: unknown) => void;
 }
 
+const MAX_LISTING_BACKOFF_MS = 5000;
+
 export class LocalS3EventSource {
   private readonly seen = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -63,11 +65,19 @@ export class LocalS3EventSource {
   ) {}
 
   start(): void {
+    const pollMs = this.options.pollMs ?? 250;
+    let delay = pollMs;
     const tick = async () => {
       if (this.stopped) return;
-      this.polling = this.pollOnce().catch((err) => this.options.onError?.('(listing)', err));
+      let listed = true;
+      this.polling = this.pollOnce().catch((err) => {
+        listed = false;
+        this.options.onError?.('(listing)', err);
+      });
       await this.polling;
-      if (!this.stopped) this.timer = setTimeout(tick, this.options.pollMs ?? 250);
+      // While the endpoint cannot be listed, back off (doubling up to 5 s) instead of erroring at the poll rate.
+      delay = listed ? pollMs : Math.min(MAX_LISTING_BACKOFF_MS, Math.max(pollMs, delay * 2));
+      if (!this.stopped) this.timer = setTimeout(tick, delay);
     };
     void tick();
   }
