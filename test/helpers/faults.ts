@@ -12,7 +12,6 @@ import type {
   ObjectHead,
   ObjectStore,
   OutgoingMessage,
-  PutOptions,
   ReceivedMessage,
   SendBatchResult,
   StoredObject,
@@ -115,20 +114,21 @@ export class FaultyObjectStore implements ObjectStore {
       new StorageError(`S3 ${action} s3://${bucket}/${key} failed: injected fault (call ${n})`, { retryable: true });
   }
 
-  get(bucket: string, key: string, options?: { versionId?: string; maxBytes?: number }): Promise<StoredObject> {
-    return this.faults.run('get', () => this.inner.get(bucket, key, options), this.error('GetObject', bucket, key));
+  // Arguments are passed through whole, so new optional parameters of the port reach the adapter.
+  get(...args: Parameters<ObjectStore['get']>): Promise<StoredObject> {
+    return this.faults.run('get', () => this.inner.get(...args), this.error('GetObject', args[0], args[1]));
   }
 
-  head(bucket: string, key: string): Promise<ObjectHead | undefined> {
-    return this.faults.run('head', () => this.inner.head(bucket, key), this.error('HeadObject', bucket, key));
+  head(...args: Parameters<ObjectStore['head']>): Promise<ObjectHead | undefined> {
+    return this.faults.run('head', () => this.inner.head(...args), this.error('HeadObject', args[0], args[1]));
   }
 
-  put(bucket: string, key: string, body: Buffer | string, options: PutOptions): Promise<{ etag: string }> {
-    return this.faults.run('put', () => this.inner.put(bucket, key, body, options), this.error('PutObject', bucket, key));
+  put(...args: Parameters<ObjectStore['put']>): Promise<{ etag: string }> {
+    return this.faults.run('put', () => this.inner.put(...args), this.error('PutObject', args[0], args[1]));
   }
 
-  list(bucket: string, prefix: string, token?: string): Promise<ListPage> {
-    return this.faults.run('list', () => this.inner.list(bucket, prefix, token), this.error('ListObjectsV2', bucket, prefix));
+  list(...args: Parameters<ObjectStore['list']>): Promise<ListPage> {
+    return this.faults.run('list', () => this.inner.list(...args), this.error('ListObjectsV2', args[0], args[1]));
   }
 
   /** Presigning is local computation (no call to S3): never faulted. */
@@ -162,10 +162,8 @@ export class FaultyJobQueue<T> implements JobQueue<T> {
     return timing === 'after' ? refuseAll() : result;
   }
 
-  receive(options: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<
-    ReceivedMessage<T>[]
-  > {
-    return this.faults.run('receive', () => this.inner.receive(options), this.error('ReceiveMessage'));
+  receive(...args: Parameters<JobQueue<T>['receive']>): Promise<ReceivedMessage<T>[]> {
+    return this.faults.run('receive', () => this.inner.receive(...args), this.error('ReceiveMessage'));
   }
 
   delete(receiptHandle: string): Promise<void> {
