@@ -26,6 +26,14 @@ export interface ListPage {
   nextToken?: string;
 }
 
+/** ListObjectsV2 knobs. Keys come back in ascending UTF-8 byte order, so `startAfter` resumes a listing. */
+export interface ListOptions {
+  /** Only keys after this one (exclusive). Ignored when a continuation token is given. */
+  startAfter?: string;
+  /** Page size (S3 returns at most 1000). */
+  maxKeys?: number;
+}
+
 export interface PutOptions {
   contentType: string;
   metadata?: Record<string, string>;
@@ -33,10 +41,10 @@ export interface PutOptions {
 
 export interface ObjectStore {
   get(bucket: string, key: string, options?: { versionId?: string; maxBytes?: number }): Promise<StoredObject>;
-  /** `undefined` when the object does not exist. */
-  head(bucket: string, key: string): Promise<ObjectHead | undefined>;
+  /** `undefined` when the object (or that version of it) does not exist. */
+  head(bucket: string, key: string, options?: { versionId?: string }): Promise<ObjectHead | undefined>;
   put(bucket: string, key: string, body: Buffer | string, options: PutOptions): Promise<{ etag: string }>;
-  list(bucket: string, prefix: string, token?: string): Promise<ListPage>;
+  list(bucket: string, prefix: string, token?: string, options?: ListOptions): Promise<ListPage>;
   presignGet(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
 }
 

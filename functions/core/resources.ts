@@ -4,6 +4,16 @@
  */
 export const INPUT_PREFIX = 'incoming/';
 export const RESULTS_PREFIX = 'results/';
+/** Batch Operations manifests written by `greenscreen reprocess --aws`. */
+export const MANIFESTS_PREFIX = 'manifests/';
+/** Batch Operations completion reports. */
+export const REPORTS_PREFIX = 'reports/';
+/** What the pipeline itself writes: never a photo to (re-)process, whatever prefix is asked for. */
+export const RESERVED_PREFIXES = [RESULTS_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX] as const;
+
+export function isReservedKey(key: string): boolean {
+  return RESERVED_PREFIXES.some((p) => key.startsWith(p));
+}
 
 export const RESOURCE_DEFAULTS = {
   bucketName: 'greenscreen-uploads',

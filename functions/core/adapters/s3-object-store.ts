@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ImageTooLargeError, ObjectNotFoundError, StorageError } from '../errors.ts';
-import type { ListPage, ObjectHead, ObjectStore, PutOptions, StoredObject } from '../ports.ts';
+import type { ListOptions, ListPage, ObjectHead, ObjectStore, PutOptions, StoredObject } from '../ports.ts';
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');
 
@@ -57,9 +57,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+  async head(bucket: string, key: string, options: { versionId?: string } = {}): Promise<ObjectHead | undefined> {
     try {
-      const res = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }),
+      );
       return {
         etag: unquote(res.ETag),
         size: res.ContentLength ?? 0,
@@ -90,10 +92,15 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async list(bucket: string, prefix: string, token?: string): Promise<ListPage> {
+  async list(bucket: string, prefix: string, token?: string, options: ListOptions = {}): Promise<ListPage> {
     try {
       const res = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : options.startAfter ? { StartAfter: options.startAfter } : {}),
+          ...(options.maxKeys ? { MaxKeys: options.maxKeys } : {}),
+        }),
       );
       return {
         objects: (res.Contents ?? []).map((o) => ({ key: o.Key!, etag: unquote(o.ETag), size: o.Size ?? 0 })),
