@@ -7,7 +7,7 @@ import { ImageTooLargeError, type PipelineError, toPipelineError } from '#core/e
 import type { Clock, JobQueue, ObjectStore } from '#core/ports';
 import { resultKeys } from '#core/resources';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
-import { RESULT_METADATA } from '#ingest/staleness';
+import { RESULT_METADATA, staleIndexKey } from '#ingest/staleness';
 import { decodeImage, encodeCutout, encodeMask, type DecodedImage } from './image.ts';
 import { maskAtOriginal, preprocess, type InferenceBatcher } from './inference.ts';
 import type { ModelCard } from './model-card.ts';
@@ -64,6 +64,12 @@ async function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Pr
       [RESULT_METADATA.status]: result.status,
     },
   });
+  // The stale-index marker that bulk re-processing lists instead of HEADing every result.json
+  // (#ingest/staleness). After result.json: a crash in between makes the object look stale (done
+  // again once), never up to date without a result. Only a hint, so failing to write it must not
+  // fail, and so re-run, a job whose result is already committed.
+  const marker = staleIndexKey(job.source.key, job.modelVersion);
+  if (marker) await deps.store.put(deps.bucket, marker, job.source.etag, { contentType: 'text/plain' }).catch(() => undefined);
 }
 
 async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
