@@ -4,12 +4,17 @@
  * are missing or do not decode, webhooks missing or duplicated after de-duplication).
  */
 import sharp from 'sharp';
+import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
+import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { ObjectNotFoundError } from '#core/errors';
 import type { ObjectStore } from '#core/ports';
 import { resultPrefix } from '#core/resources';
-import type { JobResult } from '#core/types';
-import type { LocalStack } from '#local/stack';
+import type { JobEvent, JobResult, SegmentJob } from '#core/types';
+import { startEmulator } from '#local/emulator';
+import { provisionResources } from '#local/provision';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack';
+import { FaultInjector, FaultyJobQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
 import type { ReceivedDelivery, WebhookReceiver } from '#local/webhook-receiver';
 
 export interface Upload {
@@ -162,4 +167,56 @@ export async function auditRun(stack: LocalStack, keys: readonly string[]): Prom
   const queue = [...keys];
   await Promise.all(Array.from({ length: 8 }, async () => { for (let k = queue.shift(); k !== undefined; k = queue.shift()) await check(k); }));
   return audit;
+}
+
+export interface FaultPlan {
+  store?: FaultPolicy;
+  jobs?: FaultPolicy;
+  events?: FaultPolicy;
+}
+
+export interface FaultyStack {
+  stack: LocalStack;
+  faults: { store: FaultInjector; jobs: FaultInjector; events: FaultInjector };
+  stop(): Promise<void>;
+}
+
+/**
+ * A local stack whose worker (and ingest) talk to S3 and SQS through fault-injecting wrappers of
+ * the real adapters. The emulator is started here so the queues exist before the wrappers do.
+ */
+export async function startStackWithFaults(plan: FaultPlan, options: LocalStackOptions = {}): Promise<FaultyStack> {
+  const emulator = await startEmulator();
+  const connection = { region: 'us-east-1', endpoint: emulator.endpoint };
+  const s3 = createS3Client(connection);
+  const sqs = createSqsClient(connection);
+  const provision = {
+    ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+  };
+  const resources = await provisionResources(s3, sqs, provision);
+  const faults = {
+    store: new FaultInjector(plan.store ?? { methods: [] }),
+    jobs: new FaultInjector(plan.jobs ?? { methods: [] }),
+    events: new FaultInjector(plan.events ?? { methods: [] }),
+  };
+  const stack = await startLocalStack({
+    ...options,
+    endpoint: emulator.endpoint,
+    overrides: {
+      store: new FaultyObjectStore(new S3ObjectStore(s3), faults.store),
+      jobs: new FaultyJobQueue(new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl), faults.jobs, 'jobs'),
+      events: new FaultyJobQueue(new SqsJobQueue<JobEvent>(sqs, resources.eventsQueueUrl), faults.events, 'events'),
+    },
+  });
+  return {
+    stack,
+    faults,
+    async stop() {
+      await stack.stop();
+      s3.destroy();
+      sqs.destroy();
+      await emulator.stop();
+    },
+  };
 }
