@@ -3,7 +3,7 @@
  * result.json -> publish the event. result.json is written last: it is the commit marker of a result
  * set, and outputs live in a per-job folder, so readers never see a half-written set.
  */
-import { ImageTooLargeError, type PipelineError, toPipelineError } from '#core/errors';
+import { ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
 import type { Clock, JobQueue, ObjectStore } from '#core/ports';
 import { resultKeys } from '#core/resources';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
@@ -81,7 +81,7 @@ async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): P
   };
   const { failed } = await deps.events.sendBatch([{ id: job.jobId, body: event }]);
   if (failed.length) {
-    throw toPipelineError(new Error(`Could not publish ${event.type} for job ${job.jobId}: ${failed[0]!.reason}`));
+    throw new QueueError(`Could not publish ${event.type} for job ${job.jobId} to the events queue: ${failed[0]!.reason}`);
   }
 }
 
