@@ -10,10 +10,15 @@ export class Progress {
 
   constructor(
     private readonly title: string,
-    private readonly total: number | undefined,
+    private total: number | undefined,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly quiet = false,
   ) {}
+
+  /** For work whose size is learnt on the way (a listing): the bar and ETA appear once it is known. */
+  setTotal(total: number): void {
+    this.total = total;
+  }
 
   update(done: number, counts: ProgressCounts = {}): void {
     if (this.quiet) return;
