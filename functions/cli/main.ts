@@ -52,7 +52,19 @@ const num = (v: string | undefined, name: string): number | undefined => {
   return n;
 };
 
+/** Runs a command; errors print as one clear line (set GREENSCREEN_DEBUG=1 for the stack and cause). */
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`greenscreen: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    if (process.env.GREENSCREEN_DEBUG) console.error(err);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
@@ -149,7 +161,16 @@ export async function main(argv: string[]): Promise<number> {
       do {
         const page = await store.list(bucket, RESULTS_PREFIX, token);
         for (const o of page.objects.filter((o) => o.key.endsWith('/result.json'))) {
-          const r = JSON.parse((await store.get(bucket, o.key)).body.toString('utf8')) as JobResult;
+          let r: Partial<JobResult>;
+          try {
+            r = JSON.parse((await store.get(bucket, o.key)).body.toString('utf8')) as Partial<JobResult>;
+          } catch {
+            r = {};
+          }
+          if (!r.source || !r.status || !r.jobId) {
+            rows.push({ key: o.key, jobId: '', status: 'failed', error: { code: 'UNREADABLE', message: 'not a greenscreen result.json' } });
+            continue;
+          }
           rows.push({ key: r.source.key, jobId: r.jobId, status: r.status, ...(r.error ? { error: r.error } : {}) });
         }
         token = page.nextToken;
