@@ -70,13 +70,22 @@ export class LocalS3EventSource {
     const tick = async () => {
       if (this.stopped) return;
       let listed = true;
-      this.polling = this.pollOnce().catch((err) => {
-        listed = false;
-        this.options.onError?.('(listing)', err);
-      });
+      let sent = 0;
+      this.polling = this.pollOnce()
+        .then((n) => (sent = n))
+        .catch((err) => {
+          listed = false;
+          this.options.onError?.('(listing)', err);
+        });
       await this.polling;
       // While the endpoint cannot be listed, back off (doubling up to 5 s) instead of erroring at the poll rate.
-      delay = listed ? pollMs : Math.min(MAX_LISTING_BACKOFF_MS, Math.max(pollMs, delay * 2));
+      // While nothing new arrives, list less often (up to 4x the poll interval): a listing of a big
+      // prefix costs the emulator and this process CPU that the worker needs.
+      delay = !listed
+        ? Math.min(MAX_LISTING_BACKOFF_MS, Math.max(pollMs, delay * 2))
+        : sent > 0
+          ? pollMs
+          : Math.min(pollMs * 4, Math.max(pollMs, delay * 2));
       if (!this.stopped) this.timer = setTimeout(tick, delay);
     };
     void tick();
