@@ -50,13 +50,17 @@ def parse_args(argv=None):
     p.add_argument("--resume", type=Path)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--stop-after-min", type=float, default=0, help="stop (resumably) after this wall time")
+    p.add_argument("--more-steps", type=int, default=0,
+                   help="with --resume: a warm restart (SGDR): N more steps with a fresh warm-up + cosine")
     return p.parse_args(argv)
 
 
 def lr_at(step: int, args) -> float:
+    step -= getattr(args, "schedule_start", 0)
+    total = args.steps - getattr(args, "schedule_start", 0)
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    t = (step - args.warmup) / max(1, args.steps - args.warmup)
+    t = (step - args.warmup) / max(1, total - args.warmup)
     return 1e-5 + (args.lr - 1e-5) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
@@ -159,6 +163,9 @@ def main(argv=None):
         aug.gen.set_state(state["aug_gen"])
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed {args.resume} at step {step}, epoch {epoch}, best {best:.4f}", flush=True)
+        if args.more_steps:
+            args.schedule_start, args.steps = step, step + args.more_steps
+            print(f"warm restart: steps {step}..{args.steps}, lr {args.lr} -> 1e-5", flush=True)
     print(f"model {args.preset}: {count_parameters(model):,} parameters, multiple {cfg.size_multiple}", flush=True)
 
     csv_path = run_dir / "metrics.csv"
