@@ -37,6 +37,8 @@ export class SegmentWorker {
   private stopping = false;
   private readonly abort = new AbortController();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** The newest receipt handle of each message in flight (a redelivery replaces it). */
+  private readonly handles = new Map<string, string>();
   private heartbeat: NodeJS.Timeout | undefined;
   readonly stats: WorkerStats = { received: 0, succeeded: 0, failed: 0, duplicates: 0, retried: 0 };
 
@@ -50,8 +52,7 @@ export class SegmentWorker {
 
   /** Resolves once stop() was called and every in-flight job has ended. */
   async run(): Promise<void> {
-    const handles = new Map<string, string>();
-    this.heartbeat = setInterval(() => void this.extend(handles), Math.max(1000, (this.options.visibilitySeconds * 1000) / 3));
+    this.heartbeat = setInterval(() => void this.extend(), Math.max(1000, (this.options.visibilitySeconds * 1000) / 3));
     this.heartbeat.unref();
     let backoff = this.options.errorBackoffMs ?? 500;
     try {
@@ -80,10 +81,21 @@ export class SegmentWorker {
         }
         for (const m of messages) {
           this.stats.received++;
-          handles.set(m.messageId, m.receiptHandle);
+          this.handles.set(m.messageId, m.receiptHandle);
+          if (this.inFlight.has(m.messageId)) {
+            // Its visibility lapsed while it was still being worked on (the heartbeat stalled or failed).
+            // Keep the one job going rather than start a second; it deletes or extends with the newest
+            // receipt handle, the only one SQS honours.
+            this.logger.warn('job redelivered while in flight; continuing the running one', {
+              jobId: m.body?.jobId,
+              stage: 'receive',
+              receiveCount: m.receiveCount,
+            });
+            continue;
+          }
           const p = this.handle(m).finally(() => {
             this.inFlight.delete(m.messageId);
-            handles.delete(m.messageId);
+            this.handles.delete(m.messageId);
           });
           this.inFlight.set(m.messageId, p);
         }
@@ -104,9 +116,9 @@ export class SegmentWorker {
     return this.inFlight.size;
   }
 
-  private async extend(handles: Map<string, string>): Promise<void> {
+  private async extend(): Promise<void> {
     await Promise.all(
-      [...handles.values()].map((h) =>
+      [...this.handles.values()].map((h) =>
         this.jobs.extendVisibility(h, this.options.visibilitySeconds).catch((err: Error) =>
           this.logger.warn('visibility extension failed', { stage: 'heartbeat', error: err.message }),
         ),
@@ -116,6 +128,7 @@ export class SegmentWorker {
 
   private async handle(m: ReceivedMessage<SegmentJob>): Promise<void> {
     const job = m.body;
+    const receipt = () => this.handles.get(m.messageId) ?? m.receiptHandle;
     const log = { jobId: job?.jobId, objectKey: job?.source?.key };
     const started = performance.now();
     try {
@@ -124,7 +137,7 @@ export class SegmentWorker {
         return;
       }
       const outcome = await processJob(this.deps, job, m.receiveCount);
-      await this.jobs.delete(m.receiptHandle);
+      await this.jobs.delete(receipt());
       if (outcome.kind === 'duplicate') this.stats.duplicates++;
       else this.stats[outcome.kind]++;
       if (outcome.kind !== 'duplicate') {
@@ -144,7 +157,7 @@ export class SegmentWorker {
         // Last chance: turn the transient error into a recorded failure so the user hears about it.
         try {
           await recordFailure(this.deps, job, { code: e.code, message: `Gave up after ${m.receiveCount} attempts: ${e.message}` }, m.receiveCount);
-          await this.jobs.delete(m.receiptHandle);
+          await this.jobs.delete(receipt());
           this.stats.failed++;
           this.metrics?.record('failed', Date.now() - Date.parse(job.enqueuedAt));
           this.logger.error('job failed after retries', { ...log, stage: 'done', errorCode: e.code, error: e.message });
@@ -156,7 +169,7 @@ export class SegmentWorker {
       this.stats.retried++;
       const delay = Math.min(300, (this.options.retryBaseSeconds ?? 5) * 2 ** (m.receiveCount - 1));
       this.logger.warn('job will be retried', { ...log, stage: 'retry', errorCode: e.code, error: e.message, delaySeconds: delay });
-      await this.jobs.release(m.receiptHandle, delay).catch(() => undefined);
+      await this.jobs.release(receipt(), delay).catch(() => undefined);
     }
   }
 }

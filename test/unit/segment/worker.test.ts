@@ -1,0 +1,102 @@
+/**
+ * The poll loop when a job's visibility lapses while it is still being worked on (the heartbeat
+ * stalled or its ChangeMessageVisibility failed): SQS hands the same message out again, with a new
+ * receipt handle. The worker must keep one job going, not start a second, and delete with the
+ * newest handle (SQS ignores deletes with an older one, so the message would come back again and
+ * again, each time processed anew, until the redrive policy parked it in the DLQ).
+ */
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '#core/logger';
+import { systemClock, type JobQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
+import type { JobEvent, SegmentJob } from '#core/types';
+import { InferenceBatcher } from '#segment/inference';
+import type { ModelCard } from '#segment/model-card';
+import type { ModelSession } from '#segment/model';
+import { SegmentWorker } from '#segment/worker';
+import { InMemoryObjectStore } from '#test/fakes';
+
+const CARD: ModelCard = {
+  name: 'tiramisu',
+  version: 'test',
+  architecture: 'test',
+  preset: 'test',
+  file: 'none.onnx',
+  sha256: '0'.repeat(64),
+  parameters: 1,
+  input: { name: 'image', layout: 'NCHW', colorSpace: 'sRGB', longSide: 64, sizeMultiple: 32, mean: [0, 0, 0], std: [1, 1, 1], padValue: 0 },
+  output: { name: 'mask', activation: 'sigmoid' },
+  threshold: 0.5,
+};
+
+/** A model session that holds every batch until `open()` is called. */
+function gatedSession() {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const runs: number[] = [];
+  const session: ModelSession = {
+    provider: 'cpu',
+    async run(_input, dims) {
+      runs.push(dims[0]);
+      await gate;
+      return new Float32Array(dims[0] * dims[2] * dims[3]).fill(0.9);
+    },
+    release: async () => undefined,
+  };
+  return { session, runs, open };
+}
+
+describe('SegmentWorker', () => {
+  it('keeps one job going when its message is redelivered while in flight, and deletes with the newest receipt handle', async () => {
+    // Arrange: a photo, and a queue that hands the same message out twice.
+    const store = new InMemoryObjectStore();
+    const photo = await sharp({ create: { width: 40, height: 60, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    const { etag } = await store.put('bucket', 'incoming/p.jpg', photo, { contentType: 'image/jpeg' });
+    const job: SegmentJob = {
+      v: 1,
+      jobId: 'a'.repeat(32),
+      source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length },
+      modelVersion: 'test',
+      enqueuedAt: new Date().toISOString(),
+    };
+    const message = (receiptHandle: string, receiveCount: number): ReceivedMessage<SegmentJob> => ({ messageId: 'm-1', receiptHandle, body: job, receiveCount });
+    let receives = 0;
+    const deleted: string[] = [];
+    const jobs: JobQueue<SegmentJob> = {
+      sendBatch: async () => ({ failed: [] }),
+      async receive() {
+        receives++;
+        if (receives === 1) return [message('handle-1', 1)];
+        if (receives === 2) return [message('handle-2', 2)]; // visibility lapsed: out again
+        await new Promise((r) => setTimeout(r, 5));
+        return [];
+      },
+      delete: async (h) => void deleted.push(h),
+      extendVisibility: async () => undefined,
+      release: async () => undefined,
+    };
+    const published: OutgoingMessage<JobEvent>[] = [];
+    const events: JobQueue<JobEvent> = { ...jobs, sendBatch: async (m) => (published.push(...m), { failed: [] }) };
+    const model = gatedSession();
+    const worker = new SegmentWorker(
+      jobs,
+      { store, events, batcher: new InferenceBatcher(model.session, CARD, 4), card: CARD, clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 30, maxReceiveCount: 5 },
+      createLogger('test', { silent: true }),
+    );
+
+    // Act: the redelivery arrives while the first copy waits on the model.
+    const running = worker.run();
+    while (receives < 3 || model.runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    model.open();
+    while (deleted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    worker.stop();
+    await running;
+
+    // Assert: processed once, published once, deleted once with the handle SQS honours.
+    expect(model.runs).toEqual([1]);
+    expect(published).toHaveLength(1);
+    expect(deleted).toEqual(['handle-2']);
+    expect(worker.stats).toMatchObject({ received: 2, succeeded: 1, retried: 0, duplicates: 0 });
+  });
+});
