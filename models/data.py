@@ -94,8 +94,10 @@ def background_strips(samples: List[Sample], min_width: int = 40) -> List[torch.
 class Augmenter:
     """Portrait/selfie-oriented augmentation on uint8 tensors; returns normalised float crops."""
 
-    def __init__(self, ccp: List[Sample], vton: List[Sample], crop: int, seed: int, vton_p: float = 0.3):
+    def __init__(self, ccp: List[Sample], vton: List[Sample], crop: int, seed: int, vton_p: float = 0.3,
+                 upper_body_p: float = 0.3):
         self.ccp, self.vton, self.crop, self.vton_p = ccp, vton, crop, vton_p
+        self.upper_body_p = upper_body_p
         self.rng = random.Random(seed)
         self.gen = torch.Generator().manual_seed(seed)
         self.backgrounds = background_strips(ccp)
@@ -135,7 +137,7 @@ class Augmenter:
     def _scale_crop(self, img: torch.Tensor, mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         r, c = self.rng, self.crop
         _, h, w = img.shape
-        upper_body = r.random() < 0.3
+        upper_body = r.random() < self.upper_body_p
         s = math.exp(r.uniform(math.log(1.2), math.log(2.4))) if upper_body else \
             math.exp(r.uniform(math.log(0.55), math.log(1.5)))
         nh, nw = max(8, round(h * s)), max(8, round(w * s))

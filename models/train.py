@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=150)
-    p.add_argument("--vton-p", type=float, default=0.3)
+    p.add_argument("--vton-p", type=float, default=0.3, help="share of samples that are composited vton people")
+    p.add_argument("--upper-body-p", type=float, default=0.3, help="share of crops zoomed on the upper body")
     p.add_argument("--jaccard-weight", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
@@ -152,7 +153,7 @@ def main(argv=None):
     cfg = preset(args.preset)
     model = Tiramisu(cfg).to(args.device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    aug = Augmenter(ccp, vton, args.crop, args.seed, args.vton_p)
+    aug = Augmenter(ccp, vton, args.crop, args.seed, args.vton_p, args.upper_body_p)
     step, epoch, best = 0, 0, -1.0
     if args.resume:
         state = torch.load(args.resume, map_location=args.device)
