@@ -119,8 +119,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     worker = await buildWorker(workerSettings, logger, options.overrides ?? {});
     workerRun = worker.worker.run();
   };
-  const modelVersion =
-    options.modelVersion ?? (options.worker === false ? 'unversioned' : (await startWorker(), worker!.card.version));
+  // Start the worker whether or not a model version was given (a given one only names the jobs).
+  if (options.worker !== false) await startWorker();
+  const modelVersion = options.modelVersion ?? worker?.card.version ?? 'unversioned';
 
   const ingest = createIngestHandler({
     queue: options.overrides?.jobs ?? new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl),

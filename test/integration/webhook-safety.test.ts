@@ -52,6 +52,8 @@ beforeAll(async () => {
     threads: 2,
     provider: 'cpu',
     pollMs: 100,
+    // A given model version names the jobs; the in-process worker must still start.
+    modelVersion: 'safety-v1',
     logger: logs.logger,
     subscriptions: [
       ...UNSAFE.map(({ url }) => ({ prefix: 'incoming/safety/', url, secrets: [SECRET] })),
