@@ -305,12 +305,12 @@ export async function reprocessCommand(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (v.prefix === undefined && !(v.aws && v.status)) {
-    process.stderr.write(`Expected --prefix <p> (use --prefix "" for the whole bucket)\n\n${USAGE}`);
-    return 2;
-  }
   if (v.status && !v.aws) {
     process.stderr.write('Expected --aws with --status <job id> (local runs report progress as they go)\n');
+    return 2;
+  }
+  if (v.prefix === undefined && !v.status) {
+    process.stderr.write(`Expected --prefix <p> (use --prefix "" for the whole bucket)\n\n${USAGE}`);
     return 2;
   }
   try {
