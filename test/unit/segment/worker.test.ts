@@ -76,7 +76,13 @@ describe('SegmentWorker', () => {
       release: async () => undefined,
     };
     const published: OutgoingMessage<JobEvent>[] = [];
-    const events: JobQueue<JobEvent> = { ...jobs, sendBatch: async (m) => (published.push(...m), { failed: [] }) };
+    const events: JobQueue<JobEvent> = {
+      sendBatch: async (m) => (published.push(...m), { failed: [] }),
+      receive: async () => [],
+      delete: async () => undefined,
+      extendVisibility: async () => undefined,
+      release: async () => undefined,
+    };
     const model = gatedSession();
     const worker = new SegmentWorker(
       jobs,
