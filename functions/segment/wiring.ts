@@ -1,4 +1,5 @@
 /** Builds a ready worker from configuration: used by main.ts (ECS) and by local mode. */
+import { availableParallelism } from 'node:os';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
@@ -19,6 +20,7 @@ export interface WorkerSettings {
   maxBytes: number;
   maxPixels: number;
   batchSize: number;
+  /** onnxruntime intra-op threads; 0 = all cores but one (that one decodes and encodes). */
   threads: number;
   provider: ExecutionProviderChoice;
   modelCard?: string;
@@ -45,7 +47,10 @@ export async function buildWorker(
   overrides: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent>; metrics?: JobMetrics } = {},
 ): Promise<BuiltWorker> {
   const loaded = await loadModelCard(settings.modelCard ?? cardPathFor('tiramisu'));
-  const session = await createModelSession(loaded, { provider: settings.provider, threads: settings.threads });
+  // Measured (bench/pipeline.ts, 2 cores): 1 inference thread + 1 core for codecs and I/O runs the
+  // whole pipeline faster (8.4 images/s) than 2 inference threads fighting the codecs (8.0).
+  const threads = settings.threads || Math.max(1, availableParallelism() - 1);
+  const session = await createModelSession(loaded, { provider: settings.provider, threads });
   const batcher = new InferenceBatcher(session, loaded.card, settings.batchSize);
   const sqs = createSqsClient(settings.connection);
   const store = overrides.store ?? new S3ObjectStore(createS3Client(settings.connection));
