@@ -47,6 +47,11 @@ export class PipelineStack extends Stack {
     }
 
     this.storage = new Storage(this, 'Storage', settings);
+    // maxReceiveCount (RESOURCE_DEFAULTS). Jobs, 5: the worker retries transient S3/SQS errors
+    // itself and keeps extending the visibility of jobs it works on, so a job received 5 times has
+    // crashed or timed out a worker 5 times: poison, park it before it eats more GPU time.
+    // Events, 8: every receive is one webhook delivery attempt, spaced by notify's exponential
+    // backoff (ChangeMessageVisibility), so a receiver gets 8 tries before the event is parked.
     this.jobs = new WorkQueue(this, 'Jobs', { defaults: RESOURCE_DEFAULTS.jobsQueue, highThroughputFifo: true });
     this.events = new WorkQueue(this, 'Events', { defaults: RESOURCE_DEFAULTS.eventsQueue });
 

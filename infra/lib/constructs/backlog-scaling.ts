@@ -6,6 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/** Jobs in the system per running task; while tasks start (running = 0) the divisor is 1. */
+export const BACKLOG_PER_TASK_EXPRESSION = '(visible + inflight) / IF(running > 0, running, 1)';
+/** 1 when jobs wait and the service wants no task at all: the one case target tracking cannot handle. */
+export const JOBS_WAITING_AT_ZERO_EXPRESSION = 'IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)';
+
 export interface BacklogScalingProps {
   cluster: ecs.ICluster;
   service: ecs.BaseService;
@@ -115,7 +120,7 @@ export class BacklogScaling extends Construct {
             },
             {
               id: 'backlogPerTask',
-              expression: '(visible + inflight) / IF(running > 0, running, 1)',
+              expression: BACKLOG_PER_TASK_EXPRESSION,
               label: 'Jobs per running task',
               returnData: true,
             },
@@ -127,7 +132,7 @@ export class BacklogScaling extends Construct {
     const visible = props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
     this.scaleOutFromZero = this.target.scaleOnMetric('ScaleOutFromZero', {
       metric: new cloudwatch.MathExpression({
-        expression: 'IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)',
+        expression: JOBS_WAITING_AT_ZERO_EXPRESSION,
         usingMetrics: { visible, desired: serviceTaskMetric('DesiredTaskCount', props) },
         label: 'Jobs waiting while no task is wanted',
         period: Duration.minutes(1),
@@ -147,7 +152,7 @@ export class BacklogScaling extends Construct {
   static backlogPerTaskMetric(target: Pick<BacklogScalingProps, 'cluster' | 'service' | 'queue'>): cloudwatch.MathExpression {
     const oneMinute = { period: Duration.minutes(1) };
     return new cloudwatch.MathExpression({
-      expression: '(visible + inflight) / IF(running > 0, running, 1)',
+      expression: BACKLOG_PER_TASK_EXPRESSION,
       usingMetrics: {
         visible: target.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Sum', ...oneMinute }),
         inflight: target.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Sum', ...oneMinute }),

@@ -2,8 +2,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { MANIFESTS_PREFIX, REPORTS_PREFIX } from '#core/resources';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
-import { BATCH_MANIFESTS_PREFIX, BATCH_REPORTS_PREFIX } from './storage.ts';
 
 export interface BatchOperationsRoleProps {
   bucket: s3.IBucket;
@@ -38,14 +38,14 @@ export class BatchOperationsRole extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadManifests',
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [props.bucket.arnForObjects(`${BATCH_MANIFESTS_PREFIX}*`)],
+        resources: [props.bucket.arnForObjects(`${MANIFESTS_PREFIX}*`)],
       }),
     );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteCompletionReports',
         actions: ['s3:PutObject'],
-        resources: [props.bucket.arnForObjects(`${BATCH_REPORTS_PREFIX}*`)],
+        resources: [props.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
       }),
     );
     this.role.addToPrincipalPolicy(
@@ -55,6 +55,6 @@ export class BatchOperationsRole extends Construct {
         resources: [props.bucket.bucketArn],
       }),
     );
-    acknowledgePrefixScopedObjects(this.role, props.bucket, [BATCH_MANIFESTS_PREFIX, BATCH_REPORTS_PREFIX], 'read job manifests, write completion reports.');
+    acknowledgePrefixScopedObjects(this.role, props.bucket, [MANIFESTS_PREFIX, REPORTS_PREFIX], 'read job manifests, write completion reports.');
   }
 }

@@ -1,11 +1,7 @@
 import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
-
-/** S3 Batch Operations: manifests are read from here, completion reports written there. */
-export const BATCH_MANIFESTS_PREFIX = 'manifests/';
-export const BATCH_REPORTS_PREFIX = 'reports/';
+import { INPUT_PREFIX, REPORTS_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
 
 export interface StorageProps {
   /** results/: days until Standard-IA (0: never). */
@@ -56,7 +52,7 @@ export class Storage extends Construct {
 
     const lifecycleRules: s3.LifecycleRule[] = [
       { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
-      { id: 'expire-batch-reports', prefix: BATCH_REPORTS_PREFIX, expiration: Duration.days(90) },
+      { id: 'expire-batch-reports', prefix: REPORTS_PREFIX, expiration: Duration.days(90) },
     ];
     if (props.resultsTransitionDays > 0 || props.resultsExpirationDays > 0) {
       lifecycleRules.push({
