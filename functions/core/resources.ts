@@ -32,8 +32,12 @@ export const RESOURCE_DEFAULTS = {
     fifo: false,
     /** notify's Lambda timeout (10 s per webhook x batch) with margin. */
     visibilityTimeoutSeconds: 90,
-    /** Webhooks get more tries: receivers go down for minutes; backoff spreads the retries out. */
-    maxReceiveCount: 8,
+    /**
+     * Webhooks get more tries: receivers go down for minutes or hours. notify's full-jitter backoff
+     * (2 s doubling, capped at 15 min) over 15 receives spans up to ~1.5 h (~45 min expected)
+     * before the DLQ; 8 receives spanned only ~4 min.
+     */
+    maxReceiveCount: 15,
   },
   dlqRetentionDays: 14,
 } as const;
