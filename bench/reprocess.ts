@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -198,7 +198,8 @@ async function queued(): Promise<number> {
 }
 
 async function once(modelVersion: string, staleCheck: StaleCheckMode): Promise<Timed> {
-  const checkpoints = new FileCheckpointStore(await mkdtemp(join(tmpdir(), 'gs-bench-reprocess-')), {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-bench-reprocess-'));
+  const checkpoints = new FileCheckpointStore(dir, {
     endpoint: emu.endpoint,
     bucket,
     prefix: PREFIX,
@@ -214,6 +215,7 @@ async function once(modelVersion: string, staleCheck: StaleCheckMode): Promise<T
   );
   const cpu = process.cpuUsage(cpu0);
   const emulatorCpu = emu.pid ? (await processCpuSeconds(emu.pid)) - emu0 : 0;
+  await rm(dir, { recursive: true, force: true });
   if (s.status !== 'completed' || s.listed !== N) throw new Error(`Expected a completed run over ${N} objects but got ${JSON.stringify(s)}`);
   return { summary: s, clientCpu: (cpu.user + cpu.system) / 1e6, emulatorCpu };
 }

@@ -5,7 +5,7 @@
  * model bump (results committed by the worker's own code); dry runs that enqueue nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -38,8 +38,12 @@ let sqs: SQSClient;
 let res: ProvisionedResources;
 let store: S3ObjectStore;
 let jobs: SqsJobQueue<SegmentJob>;
+let scratch: string;
+/** A fresh folder for checkpoints, under one that is removed at the end. */
+const tempDir = (name: string) => mkdtemp(join(scratch, `${name}-`));
 
 beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'gs-reprocess-test-'));
   emulator = await startEmulator();
   const conn = { region: 'us-east-1', endpoint: emulator.endpoint };
   s3 = createS3Client(conn);
@@ -58,6 +62,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
   s3?.destroy();
   sqs?.destroy();
   await emulator?.stop();
@@ -111,7 +116,7 @@ function run(deps: Partial<ReprocessDeps> & { checkpoints: CheckpointStore }, op
 describe('greenscreen reprocess (local, against the emulator)', () => {
   it('2,500 objects over 25 pages, interrupted (Ctrl-C) midway and resumed: each enqueued exactly once', async () => {
     // Arrange
-    const dir = await mkdtemp(join(tmpdir(), 'gs-reprocess-'));
+    const dir = await tempDir('reprocess');
     const checkpoints = new FileCheckpointStore(dir, identity('int-v1'));
     const ctl = new AbortController();
     const queue = new HookedQueue((call) => call === 80 && ctl.abort());
@@ -134,7 +139,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
   it('killed between sends and the checkpoint (--force): the re-run re-sends, SQS de-duplicates, each once', async () => {
     // Arrange: from send 60 on, checkpoints no longer reach the disk (the process is "dead"), yet
     // the batches already in flight, and a few more, reach SQS; then every send fails.
-    const dir = await mkdtemp(join(tmpdir(), 'gs-reprocess-'));
+    const dir = await tempDir('reprocess');
     const disk = new FileCheckpointStore(dir, identity('kill-v1', true));
     let dead = false;
     const dying: CheckpointStore = {
@@ -165,7 +170,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
   });
 
   it('the CLI: Ctrl-C exits 130 with a checkpoint, kill -9 loses nothing, the same command finishes: each once', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gs-reprocess-cli-'));
+    const dir = await tempDir('reprocess-cli');
     const args = [
       'bin/greenscreen.js', 'reprocess', '--prefix', BULK, '--endpoint', emulator.endpoint, '--model', 'cli-v1',
       '--page-size', String(PAGE), '--rate', '600', '--checkpoint-dir', dir,
@@ -210,7 +215,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
   }, 60_000);
 
   it('--dry-run lists and checks everything, enqueues nothing, writes no checkpoint', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gs-reprocess-'));
+    const dir = await tempDir('reprocess');
     const would: string[] = [];
     const s = await run(
       { checkpoints: new FileCheckpointStore(dir, identity('dry-v1')), onWouldEnqueue: (j) => would.push(j.key) },
@@ -223,7 +228,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
   });
 
   it('skips pipeline output even when the prefix covers it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gs-reprocess-'));
+    const dir = await tempDir('reprocess');
     const s = await run({ checkpoints: new FileCheckpointStore(dir, identity('res-v1')) }, { prefix: 'results/', modelVersion: 'res-v1' });
     expect(s).toMatchObject({ listed: 1, reserved: 1, enqueued: 0 });
   });
@@ -267,7 +272,7 @@ describe('stale filtering (results committed by the worker code)', () => {
 
   const stale = async (modelVersion: string, staleCheck: 'index' | 'head', extra: Partial<ReprocessOptions> = {}) =>
     run(
-      { checkpoints: new FileCheckpointStore(await mkdtemp(join(tmpdir(), 'gs-stale-')), { ...identity(modelVersion), prefix: STALE }) },
+      { checkpoints: new FileCheckpointStore(await tempDir('stale'), { ...identity(modelVersion), prefix: STALE }) },
       { prefix: STALE, modelVersion, staleCheck, pageSize: 40, ...extra },
     );
 

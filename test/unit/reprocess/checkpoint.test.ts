@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLock, FileCheckpointStore, identityHash, ReadOnlyCheckpointStore, type RunIdentity } from '#reprocess/checkpoint';
 
 const identity: RunIdentity = {
@@ -14,7 +14,13 @@ const identity: RunIdentity = {
   queueUrl: 'http://sqs.us-east-1.localhost:4566/000000000000/greenscreen-jobs.fifo',
 };
 const state = { runId: 'rp-1', startedAt: 't0', updatedAt: 't1', lastKey: 'incoming/a b.jpg', counts: { listed: 3, enqueued: 2, skipped: 1 } };
-const tmp = () => mkdtemp(join(tmpdir(), 'gs-checkpoint-'));
+const made: string[] = [];
+const tmp = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-checkpoint-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
 
 describe('FileCheckpointStore', () => {
   it('names the file after the command (endpoint, bucket, prefix, model, force, queue)', async () => {
