@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -16,6 +17,7 @@ import { ConfigError, PipelineError } from '#core/errors';
 import { systemClock } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import type { SegmentJob } from '#core/types';
+import { STACK_OUTPUTS, stackOutputs } from '#reprocess/adapters/cloudformation-outputs';
 import { S3ControlBatchJobs } from '#reprocess/adapters/s3-control-batch-jobs';
 import { batchReprocessStatus, startBatchReprocess, type BatchJobDescription } from '#reprocess/batch-job';
 import { acquireLock, FileCheckpointStore, ReadOnlyCheckpointStore, type RunIdentity } from '#reprocess/checkpoint';
@@ -32,6 +34,8 @@ export const REPROCESS_ENV = {
 } as const;
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+/** The CDK stack's name (infra/lib/pipeline-app.ts STACK_NAME). */
+export const DEFAULT_STACK = 'Greenscreen';
 export const DEFAULT_CHECKPOINT_DIR = '.greenscreen/reprocess';
 
 const USAGE = `greenscreen reprocess — re-run photos after a model upgrade (stale ones only, unless --force)
@@ -44,8 +48,10 @@ Local stack or any S3/SQS-compatible endpoint (lists and enqueues from here, res
 
 AWS (creates an S3 Batch Operations job that invokes the ingest function for every object):
   greenscreen reprocess --aws --prefix <p> [--manifest s3://bucket/key.csv | s3://bucket/…/manifest.json]
-      --role-arn ARN (or $${REPROCESS_ENV.roleArn}) --function-arn ARN (or $${REPROCESS_ENV.functionArn})
-      [--bucket B (or $${ENV.bucket})] [--region R] [--force] [--model V] [--priority 10] [--dry-run] [--json]
+      [--role-arn ARN] [--function-arn ARN] [--bucket B] [--stack ${DEFAULT_STACK}] [--region R]
+      [--force] [--model V] [--priority 10] [--dry-run] [--json]
+      Role, function and bucket: the flag, else $${REPROCESS_ENV.roleArn} / $${REPROCESS_ENV.functionArn} /
+      $${ENV.bucket}, else the stack's outputs ${STACK_OUTPUTS.roleArn} / ${STACK_OUTPUTS.functionArn} / ${STACK_OUTPUTS.bucket}.
   greenscreen reprocess --aws --status <job id> [--region R] [--json]
 
 Options:
@@ -88,6 +94,7 @@ const options = {
   'role-arn': { type: 'string' },
   'function-arn': { type: 'string' },
   region: { type: 'string' },
+  stack: { type: 'string' },
   priority: { type: 'string' },
   status: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -255,7 +262,21 @@ async function runAws(v: Values): Promise<number> {
       else printStatus(d, process.stdout);
       return 0;
     }
-    const bucket = v.bucket ?? process.env[ENV.bucket] ?? RESOURCE_DEFAULTS.bucketName;
+    let bucket = v.bucket ?? process.env[ENV.bucket];
+    let roleArn = v['role-arn'] ?? process.env[REPROCESS_ENV.roleArn];
+    let functionArn = v['function-arn'] ?? process.env[REPROCESS_ENV.functionArn];
+    if (!bucket || !roleArn || !functionArn) {
+      const cfn = new CloudFormationClient({ region });
+      try {
+        const outputs = await stackOutputs(cfn, v.stack ?? DEFAULT_STACK);
+        bucket ??= outputs[STACK_OUTPUTS.bucket];
+        roleArn ??= outputs[STACK_OUTPUTS.roleArn];
+        functionArn ??= outputs[STACK_OUTPUTS.functionArn];
+      } finally {
+        cfn.destroy();
+      }
+    }
+    if (!bucket) throw new ConfigError(`Expected --bucket, $${ENV.bucket} or the stack output ${STACK_OUTPUTS.bucket} but found none`);
     const progress = new Progress('listing for the manifest', undefined, process.stderr, v.quiet || v.json || !!v.manifest);
     const priority = positiveInt(v.priority, 'priority');
     const pageSize = positiveInt(v['page-size'], 'page-size');
@@ -267,8 +288,8 @@ async function runAws(v: Values): Promise<number> {
         force: v.force ?? false,
         ...(v.model ? { modelVersion: v.model } : {}),
         ...(v.manifest ? { manifest: v.manifest } : {}),
-        roleArn: v['role-arn'] ?? process.env[REPROCESS_ENV.roleArn] ?? '',
-        functionArn: v['function-arn'] ?? process.env[REPROCESS_ENV.functionArn] ?? '',
+        roleArn: roleArn ?? '',
+        functionArn: functionArn ?? '',
         ...(priority ? { priority } : {}),
         ...(pageSize ? { pageSize } : {}),
         dryRun: v['dry-run'] ?? false,

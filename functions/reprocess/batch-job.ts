@@ -150,9 +150,15 @@ export function createJobInput(
 
 /** Upload or locate the manifest, then CreateJob. */
 export async function startBatchReprocess(deps: BatchReprocessDeps, options: BatchReprocessOptions): Promise<BatchReprocessResult> {
-  if (!options.roleArn) throw new ConfigError('Expected a Batch Operations role ARN (--role-arn or GREENSCREEN_BATCH_ROLE_ARN) but received none');
+  if (!options.roleArn) {
+    throw new ConfigError(
+      'Expected a Batch Operations role ARN (--role-arn, GREENSCREEN_BATCH_ROLE_ARN or the stack output BatchOperationsRoleArn) but received none',
+    );
+  }
   if (!options.functionArn) {
-    throw new ConfigError('Expected the ingest function ARN (--function-arn or GREENSCREEN_INGEST_FUNCTION_ARN) but received none');
+    throw new ConfigError(
+      'Expected the ingest function ARN (--function-arn, GREENSCREEN_INGEST_FUNCTION_ARN or the stack output IngestFunctionArn) but received none',
+    );
   }
   const accountId = await deps.jobs.accountId();
   const runId = (deps.newRunId ?? (() => newRunId(deps.clock)))();

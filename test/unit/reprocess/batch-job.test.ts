@@ -123,8 +123,8 @@ describe('startBatchReprocess (S3 Batch Operations)', () => {
     await expect(startBatchReprocess(deps, options({ prefix: 'archive/' }))).rejects.toThrow(
       `Expected objects to re-process under s3://${BUCKET}/archive/ but found none`,
     );
-    await expect(startBatchReprocess(deps, options({ roleArn: '' }))).rejects.toThrow(/--role-arn or GREENSCREEN_BATCH_ROLE_ARN/);
-    await expect(startBatchReprocess(deps, options({ functionArn: '' }))).rejects.toThrow(/--function-arn or GREENSCREEN_INGEST_FUNCTION_ARN/);
+    await expect(startBatchReprocess(deps, options({ roleArn: '' }))).rejects.toThrow(/--role-arn, GREENSCREEN_BATCH_ROLE_ARN or the stack output BatchOperationsRoleArn/);
+    await expect(startBatchReprocess(deps, options({ functionArn: '' }))).rejects.toThrow(/--function-arn, GREENSCREEN_INGEST_FUNCTION_ARN or the stack output IngestFunctionArn/);
     expect(jobs.created).toEqual([]);
   });
 
