@@ -4,18 +4,10 @@
  *
  *   node --import tsx bench/emulator-child.ts
  */
-import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
-import { startEmulator } from '#local/emulator';
-import { provisionResources } from '#local/provision';
+import { startProvisionedEmulator } from '#local/provision';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const emulator = await startEmulator();
-const conn = { region: 'us-east-1', endpoint: emulator.endpoint };
-const s3 = createS3Client(conn);
-const sqs = createSqsClient(conn);
-const resources = await provisionResources(s3, sqs);
-s3.destroy();
-sqs.destroy();
-process.stdout.write(`${JSON.stringify({ endpoint: emulator.endpoint, resources })}\n`);
+const { endpoint, resources, stop } = await startProvisionedEmulator();
+process.stdout.write(`${JSON.stringify({ endpoint, resources })}\n`);
 process.stdin.resume();
-process.stdin.on('end', () => void emulator.stop().then(() => process.exit(0)));
+process.stdin.on('end', () => void stop().then(() => process.exit(0)));

@@ -30,8 +30,7 @@ import type { ProvisionedResources } from '#local/provision';
 import type { SegmentJob } from '#core/types';
 import { jobIdFor } from '#ingest/job-id';
 import { RESULT_METADATA, staleIndexKey } from '#ingest/staleness';
-import { startEmulator } from '#local/emulator';
-import { provisionResources } from '#local/provision';
+import { startProvisionedEmulator } from '#local/provision';
 import { FileCheckpointStore } from '#reprocess/checkpoint';
 import { mapConcurrent } from '#reprocess/concurrency';
 import { reprocessPrefix, type ReprocessSummary } from '#reprocess/reprocess';
@@ -99,14 +98,7 @@ async function emulatorInChild(): Promise<RunningEmulator> {
 }
 
 async function emulatorInProcess(): Promise<RunningEmulator> {
-  const emulator = await startEmulator();
-  const conn = { region: 'us-east-1', endpoint: emulator.endpoint };
-  const s3 = createS3Client(conn);
-  const sqs = createSqsClient(conn);
-  const resources = await provisionResources(s3, sqs);
-  s3.destroy();
-  sqs.destroy();
-  return { endpoint: emulator.endpoint, resources, stop: () => emulator.stop() };
+  return startProvisionedEmulator();
 }
 
 const emu = values['in-process'] ? await emulatorInProcess() : await emulatorInChild();

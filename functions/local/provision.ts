@@ -5,7 +5,9 @@
  */
 import { CreateBucketCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { RESOURCE_DEFAULTS } from '#core/resources';
+import { startEmulator } from './emulator.ts';
 
 export interface ProvisionedResources {
   bucket: string;
@@ -58,4 +60,20 @@ export async function provisionResources(
   const jobs = await createQueueWithDlq(sqs, RESOURCE_DEFAULTS.jobsQueue, options);
   const events = await createQueueWithDlq(sqs, RESOURCE_DEFAULTS.eventsQueue, options);
   return { bucket, jobsQueueUrl: jobs.url, jobsDlqUrl: jobs.dlqUrl, eventsQueueUrl: events.url, eventsDlqUrl: events.dlqUrl };
+}
+
+/** The embedded emulator with the pipeline's bucket and queues already created (benchmarks, tools). */
+export async function startProvisionedEmulator(
+  options: { port?: number } = {},
+): Promise<{ endpoint: string; resources: ProvisionedResources; stop: () => Promise<void> }> {
+  const emulator = await startEmulator(options);
+  const conn = { region: 'us-east-1', endpoint: emulator.endpoint };
+  const s3 = createS3Client(conn);
+  const sqs = createSqsClient(conn);
+  try {
+    return { endpoint: emulator.endpoint, resources: await provisionResources(s3, sqs), stop: () => emulator.stop() };
+  } finally {
+    s3.destroy();
+    sqs.destroy();
+  }
 }
