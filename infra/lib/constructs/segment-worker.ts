@@ -11,6 +11,7 @@ import { ENV } from '#core/config';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
 import { MODEL_CARD_IN_IMAGE, REPO_ROOT } from '../model-card.ts';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
+import type { PipelineSettings } from '../settings.ts';
 import { GpuCapacity } from './gpu-capacity.ts';
 
 /** The worker's EMF metrics (functions/segment/metrics.ts): namespace and Service dimension. */
@@ -24,7 +25,13 @@ export const STOP_TIMEOUT = Duration.seconds(120);
 const GPU_TASK_CPU = 3072;
 const GPU_TASK_MEMORY_RESERVATION_MIB = 12288;
 
-export interface SegmentWorkerProps {
+/** The worker's own knobs come straight from the app settings (documented there). */
+export interface SegmentWorkerProps
+  extends Pick<
+    PipelineSettings,
+    | 'gpu' | 'instanceType' | 'spot' | 'spotInstanceTypes' | 'ecsAmi' | 'maxTasks' | 'batchSize'
+    | 'cpuTaskCpu' | 'cpuTaskMemoryMiB' | 'logRetentionDays'
+  > {
   vpc: ec2.IVpc;
   subnets: ec2.SubnetSelection;
   /** Public subnets: Fargate tasks need a public IP to reach AWS APIs without a NAT. */
@@ -32,16 +39,6 @@ export interface SegmentWorkerProps {
   bucket: s3.IBucket;
   jobsQueue: sqs.IQueue;
   eventsQueue: sqs.IQueue;
-  gpu: boolean;
-  instanceType: string;
-  spot: boolean;
-  spotInstanceTypes: string[];
-  ecsAmi: 'al2023' | 'al2';
-  maxTasks: number;
-  batchSize: number;
-  cpuTaskCpu: number;
-  cpuTaskMemoryMiB: number;
-  logRetentionDays: number;
 }
 
 /**
