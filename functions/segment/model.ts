@@ -1,8 +1,8 @@
-/** The onnxruntime session, and nothing else: providers, threads, one `run`. */
+/** The onnxruntime session, and nothing else: providers, threads, one `run`, on its own thread. */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import { ModelError } from '#core/errors';
 import type { LoadedCard } from './model-card.ts';
 
@@ -16,20 +16,115 @@ export interface SessionOptions {
 
 export interface ModelSession {
   readonly provider: 'cuda' | 'cpu';
+  /** OS thread ids (Linux) of the threads that run inference; empty where unknown. */
+  readonly threadIds: readonly number[];
   /** NCHW float32 in, N x 1 x H x W probabilities out. */
   run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
-async function create(weights: Buffer, providers: string[], threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(weights, {
-    executionProviders: providers,
-    graphOptimizationLevel: 'all',
-    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-    interOpNumThreads: 1,
-    // Spinning threads would steal the cores sharp needs to decode and encode around inference.
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+interface HostReply {
+  type: 'ready' | 'load-failed' | 'result' | 'error' | 'released';
+  id?: number;
+  message?: string;
+  output?: Float32Array;
+  inputNames?: string[];
+  outputNames?: string[];
+  threadIds?: number[];
+}
+
+/**
+ * One onnxruntime session on its own thread (model-host.mjs): `run` in onnxruntime-node blocks the
+ * calling thread for the whole batch, so on the main thread it would stall every download, upload,
+ * queue call and codec completion that should overlap inference (measured: bench/pipeline.ts).
+ */
+class ThreadedSession implements ModelSession {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (err: Error) => void; dims: readonly number[] }>();
+  private dead?: Error;
+
+  private constructor(
+    private readonly thread: Worker,
+    readonly provider: 'cuda' | 'cpu',
+    readonly threadIds: readonly number[],
+  ) {
+    thread.on('message', (reply: HostReply) => {
+      if (reply.id === undefined) return;
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.settled(reply.id);
+      if (reply.type === 'result') p.resolve(reply.output!);
+      else p.reject(new ModelError(`Inference failed for a batch of ${p.dims[0]} at ${p.dims[3]}x${p.dims[2]}: ${reply.message}`, { retryable: true }));
+    });
+    const fail = (err: Error) => {
+      this.dead = new ModelError(`The inference thread stopped: ${err.message}`, { cause: err, retryable: true });
+      for (const [id, p] of this.pending) {
+        this.settled(id);
+        p.reject(this.dead);
+      }
+    };
+    thread.on('error', fail);
+    thread.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    thread.unref();
+  }
+
+  /** Resolves once the thread's session loaded, or rejects with onnxruntime's reason. */
+  static async start(loaded: LoadedCard, providers: string[], threads: number): Promise<ThreadedSession> {
+    const thread = new Worker(new URL('./model-host.mjs', import.meta.url), {
+      workerData: {
+        weights: loaded.weights,
+        providers,
+        threads,
+        inputName: loaded.card.input.name,
+        outputName: loaded.card.output.name,
+      },
+    });
+    const reply = await new Promise<HostReply>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+    });
+    if (reply.type !== 'ready') {
+      await thread.terminate();
+      throw new Error(reply.message ?? 'the inference thread did not start');
+    }
+    const { input, output } = loaded.card;
+    if (!reply.inputNames!.includes(input.name) || !reply.outputNames!.includes(output.name)) {
+      await thread.terminate();
+      throw new ModelError(
+        `Expected the model to have input ${input.name} and output ${output.name} (from its card) but it has inputs [${reply.inputNames}] and outputs [${reply.outputNames}]`,
+      );
+    }
+    return new ThreadedSession(thread, providers[0] === 'cuda' ? 'cuda' : 'cpu', reply.threadIds ?? []);
+  }
+
+  run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, dims });
+      // The thread keeps the process alive only while it has work.
+      if (this.pending.size === 1) this.thread.ref();
+      this.thread.postMessage({ type: 'run', id, input, dims: [...dims] });
+    });
+  }
+
+  private settled(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.thread.unref();
+  }
+
+  async release(): Promise<void> {
+    if (this.dead) return;
+    this.thread.ref();
+    const released = new Promise<void>((resolve) => {
+      const onReply = (reply: HostReply) => reply.type === 'released' && resolve();
+      this.thread.on('message', onReply);
+      this.thread.once('exit', () => resolve());
+    });
+    this.thread.postMessage({ type: 'release' });
+    await released;
+    await this.thread.terminate();
+  }
 }
 
 /**
@@ -43,42 +138,20 @@ export function cudaProviderInstalled(): boolean {
 
 /** CUDA when asked for or available, CPU otherwise ('cuda' fails loudly if it cannot load). */
 export async function createModelSession(loaded: LoadedCard, options: SessionOptions): Promise<ModelSession> {
-  let session: ort.InferenceSession | undefined;
-  let provider: 'cuda' | 'cpu' = 'cpu';
   if (options.provider === 'cuda' || (options.provider === 'auto' && cudaProviderInstalled())) {
     try {
-      session = await create(loaded.weights, ['cuda'], options.threads);
-      provider = 'cuda';
+      return await ThreadedSession.start(loaded, ['cuda'], options.threads);
     } catch (err) {
+      if (err instanceof ModelError) throw err;
       if (options.provider === 'cuda') {
         throw new ModelError(`Expected the CUDA execution provider to load but it failed: ${(err as Error).message}`, { cause: err });
       }
     }
   }
-  if (!session) {
-    try {
-      session = await create(loaded.weights, ['cpu'], options.threads);
-    } catch (err) {
-      throw new ModelError(`Expected ${loaded.modelPath} to load in onnxruntime but it failed: ${(err as Error).message}`, { cause: err });
-    }
+  try {
+    return await ThreadedSession.start(loaded, ['cpu'], options.threads);
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(`Expected ${loaded.modelPath} to load in onnxruntime but it failed: ${(err as Error).message}`, { cause: err });
   }
-  const s = session;
-  const { input: inputSpec, output: outputSpec } = loaded.card;
-  if (!s.inputNames.includes(inputSpec.name) || !s.outputNames.includes(outputSpec.name)) {
-    throw new ModelError(
-      `Expected the model to have input ${inputSpec.name} and output ${outputSpec.name} (from its card) but it has inputs [${s.inputNames}] and outputs [${s.outputNames}]`,
-    );
-  }
-  return {
-    provider,
-    async run(input, dims) {
-      try {
-        const out = await s.run({ [inputSpec.name]: new ort.Tensor('float32', input, dims as unknown as number[]) });
-        return out[outputSpec.name]!.data as Float32Array;
-      } catch (err) {
-        throw new ModelError(`Inference failed for a batch of ${dims[0]} at ${dims[3]}x${dims[2]}: ${(err as Error).message}`, { cause: err, retryable: true });
-      }
-    },
-    release: () => s.release(),
-  };
 }

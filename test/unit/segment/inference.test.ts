@@ -58,6 +58,7 @@ describe('InferenceBatcher', () => {
     const runs: number[] = [];
     const session: ModelSession = {
       provider: 'cpu',
+      threadIds: [],
       async run(input, dims) {
         runs.push(dims[0]);
         await new Promise((r) => setTimeout(r, 10));
@@ -77,7 +78,7 @@ describe('InferenceBatcher', () => {
   });
 
   it('rejects every item of a failed batch (the jobs go back to the queue)', async () => {
-    const session: ModelSession = { provider: 'cpu', run: async () => { throw new Error('boom'); }, release: async () => undefined };
+    const session: ModelSession = { provider: 'cpu', threadIds: [], run: async () => { throw new Error('boom'); }, release: async () => undefined };
     const batcher = new InferenceBatcher(session, card, 2);
     const item = { plan: { width: 1, height: 1, paddedWidth: 32, paddedHeight: 32 }, tensor: new Float32Array(3 * 32 * 32) };
     await expect(batcher.infer(item)).rejects.toThrow('boom');

@@ -39,6 +39,7 @@ const card = {
 /** A model that calls everything foreground (the commit protocol is what is under test). */
 const session: ModelSession = {
   provider: 'cpu',
+  threadIds: [],
   run: async (_input, dims) => new Float32Array(dims[0] * dims[2] * dims[3]).fill(0.9),
   release: async () => undefined,
 };

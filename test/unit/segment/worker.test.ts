@@ -36,6 +36,7 @@ function gatedSession() {
   const runs: number[] = [];
   const session: ModelSession = {
     provider: 'cpu',
+    threadIds: [],
     async run(_input, dims) {
       runs.push(dims[0]);
       await gate;
