@@ -17,6 +17,7 @@ export const ENV = {
   batchSize: 'GREENSCREEN_BATCH_SIZE',
   visibilitySeconds: 'GREENSCREEN_VISIBILITY_SECONDS',
   threads: 'GREENSCREEN_THREADS',
+  codecNice: 'GREENSCREEN_CODEC_NICE',
   executionProvider: 'GREENSCREEN_EXECUTION_PROVIDER',
   subscriptions: 'GREENSCREEN_SUBSCRIPTIONS',
   subscriptionsSecretArn: 'GREENSCREEN_SUBSCRIPTIONS_SECRET_ARN',
@@ -28,6 +29,8 @@ export const ENV = {
 } as const;
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+/** See functions/segment/priority.ts. */
+export const DEFAULT_CODEC_NICE = 10;
 export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
 
 const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
@@ -61,6 +64,8 @@ export const workerConfigSchema = awsSchema.extend({
   /** Must match the jobs queue's visibility timeout: the worker receives and extends with it. */
   [ENV.visibilitySeconds]: intFromEnv(RESOURCE_DEFAULTS.jobsQueue.visibilityTimeoutSeconds),
   [ENV.threads]: z.coerce.number().int().nonnegative().default(0),
+  /** CPU inference: nice value for every thread but inference's (0 = leave priorities alone). */
+  [ENV.codecNice]: z.coerce.number().int().min(0).max(19).default(DEFAULT_CODEC_NICE),
   [ENV.executionProvider]: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
 });
 

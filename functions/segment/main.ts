@@ -17,6 +17,7 @@ const { worker, session } = await buildWorker(
     batchSize: config[ENV.batchSize],
     visibilitySeconds: config[ENV.visibilitySeconds],
     threads: config[ENV.threads],
+    codecNice: config[ENV.codecNice],
     provider: config[ENV.executionProvider],
     ...(config[ENV.modelCard] ? { modelCard: config[ENV.modelCard] } : {}),
   },

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { DEFAULT_CODEC_NICE } from '#core/config';
 import type { Logger } from '#core/logger';
 import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
@@ -10,6 +11,7 @@ import type { JobEvent, SegmentJob } from '#core/types';
 import { InferenceBatcher } from './inference.ts';
 import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
 import { createModelSession, type ExecutionProviderChoice, type ModelSession } from './model.ts';
+import { deprioritiseAllBut } from './priority.ts';
 import { SegmentWorker, type JobMetrics } from './worker.ts';
 
 export interface WorkerSettings {
@@ -23,6 +25,8 @@ export interface WorkerSettings {
   /** onnxruntime intra-op threads; 0 = all cores but one (that one decodes and encodes). */
   threads: number;
   provider: ExecutionProviderChoice;
+  /** CPU inference: lower every other thread to this nice value (0 = off; default DEFAULT_CODEC_NICE). */
+  codecNice?: number;
   modelCard?: string;
   /** Jobs in flight = batchSize x this (decode/encode of the next batch overlaps inference). */
   pipelineDepth?: number;
@@ -51,6 +55,9 @@ export async function buildWorker(
   // whole pipeline faster (8.4 images/s) than 2 inference threads fighting the codecs (8.0).
   const threads = settings.threads || Math.max(1, availableParallelism() - 1);
   const session = await createModelSession(loaded, { provider: settings.provider, threads });
+  // The model is the bottleneck on a CPU: codecs and I/O fill the gaps around it (priority.ts).
+  const niced =
+    session.provider === 'cpu' ? deprioritiseAllBut(session.threadIds, settings.codecNice ?? DEFAULT_CODEC_NICE) : { lowered: 0, kept: 0 };
   const batcher = new InferenceBatcher(session, loaded.card, settings.batchSize);
   const sqs = createSqsClient(settings.connection);
   const store = overrides.store ?? new S3ObjectStore(createS3Client(settings.connection));
@@ -83,6 +90,8 @@ export async function buildWorker(
     model: `${loaded.card.name}@${loaded.card.version}`,
     provider: session.provider,
     batchSize: settings.batchSize,
+    threads,
+    otherThreadsNiced: niced.lowered,
   });
   return { worker, session, card: loaded.card, batcher };
 }
