@@ -124,7 +124,7 @@ export async function resizeGrey(grey: Buffer, from: { width: number; height: nu
   if (from.width === width && from.height === height) return grey;
   return sharp(grey, { raw: { width: from.width, height: from.height, channels: 1 } })
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .extractChannel(0)
+    .toColourspace('b-w') // stay one band (cheaper than expanding to sRGB and extracting a channel)
     .raw()
     .toBuffer();
 }
@@ -152,11 +152,22 @@ export function encodeCutout(
   mask: Buffer,
   png: sharp.PngOptions = PNG_OPTIONS,
 ): Promise<Buffer> {
-  const n = img.width * img.height;
+  const { rgb, alpha: inAlpha, width, height } = img;
+  const n = width * height;
+  if (!inAlpha) {
+    // The usual case, in libvips on its threads: RGB AND (mask > 0 ? 255 : 0), then the mask as alpha.
+    const visible = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) visible[i] = mask[i] === 0 ? 0 : 255;
+    return sharp(rgb, { raw: { width, height, channels: 3 } })
+      .boolean(visible, 'and', { raw: { width, height, channels: 1 } })
+      .joinChannel(mask, { raw: { width, height, channels: 1 } })
+      .png(png)
+      .toBuffer();
+  }
+  // Photos with their own transparency: alpha = mask x input alpha.
   const rgba = Buffer.allocUnsafe(n * 4);
-  const { rgb, alpha: inAlpha } = img;
   for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {
-    const a = inAlpha ? Math.round((mask[i]! * inAlpha[i]!) / 255) : mask[i]!;
+    const a = Math.round((mask[i]! * inAlpha[i]!) / 255);
     if (a === 0) {
       rgba.writeUInt32LE(0, k);
     } else {
@@ -166,5 +177,5 @@ export function encodeCutout(
       rgba[k + 3] = a;
     }
   }
-  return sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } }).png(png).toBuffer();
+  return sharp(rgba, { raw: { width, height, channels: 4 } }).png(png).toBuffer();
 }
