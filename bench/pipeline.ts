@@ -6,11 +6,11 @@
  *      in-memory emulator would otherwise be counted), sampled every 250 ms, with the slope over
  *      the second half (flat = not growing with the count).
  *
- *   npm run bench:pipeline -- [--n 100] [--burst 1000] [--batch 4] [--threads 2] [--json]
+ *   npm run bench:pipeline -- [--n 100] [--burst 1000] [--batch 4] [--threads cores-1] [--json]
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENV } from '../functions/core/config.ts';
@@ -31,7 +31,8 @@ const { values } = parseArgs({
 const N = Number(values.n ?? 100);
 const BURST = Number(values.burst ?? 1000);
 const BATCH = Number(values.batch ?? 4);
-const THREADS = Number(values.threads ?? 2);
+// The worker's default: every core but one for inference (functions/segment/wiring.ts).
+const THREADS = Number(values.threads ?? Math.max(1, availableParallelism() - 1));
 const IMAGES = values.data ?? join(import.meta.dirname, '../../shared/data/ccp/images');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -137,7 +138,7 @@ log(`burst: ${BURST} photos through a separate worker process…`);
 const mem = BURST > 0 ? await burst() : undefined;
 
 const ratio = e2e.imagesPerSecond / modelIps;
-console.log(`pipeline figures (${N} ccp photos, batch ${BATCH}, ${THREADS} inference threads, ${(await import('node:os')).availableParallelism()} cores)`);
+console.log(`pipeline figures (${N} ccp photos, batch ${BATCH}, ${THREADS} inference threads, ${availableParallelism()} cores)`);
 console.log(`  model-only            ${modelIps.toFixed(2)} images/s`);
 console.log(`  greenscreen run       ${e2e.imagesPerSecond.toFixed(2)} images/s (lost ${e2e.lost})`);
 console.log(`  end-to-end / model    ${ratio.toFixed(3)}   (target >= 0.85)`);
