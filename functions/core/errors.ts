@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'INVALID_IMAGE'
   | 'UNSUPPORTED_FORMAT'
+  | 'UNSUPPORTED_KEY'
   | 'IMAGE_TOO_LARGE'
   | 'EMPTY_OBJECT'
   | 'OBJECT_NOT_FOUND'

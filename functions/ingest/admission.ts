@@ -23,9 +23,26 @@ export function extensionOf(key: string): string {
   return dot <= 0 ? '' : name.slice(dot).toLowerCase();
 }
 
+/**
+ * S3 allows "." and ".." as key segments, but URLs cannot carry them: every URL parser (fetch,
+ * browsers, curl) collapses them, so the presigned links in a webhook would name another object.
+ */
+export function hasDotSegment(key: string): boolean {
+  return key.split('/').some((s) => s === '.' || s === '..');
+}
+
 /** Cheap checks on what the event tells us, before any byte is read. */
 export function admit(input: AdmissionInput, options: { maxBytes: number }): Admission {
   if (input.key.endsWith('/')) return { kind: 'ignore', reason: 'folder marker' };
+  if (hasDotSegment(input.key)) {
+    return {
+      kind: 'reject',
+      failure: {
+        code: 'UNSUPPORTED_KEY',
+        message: `Expected an object key without "." or ".." path segments (links to its results could not address it) but received ${JSON.stringify(input.key)}: upload it under another name`,
+      },
+    };
+  }
   if (input.size === 0) {
     return { kind: 'reject', failure: { code: 'EMPTY_OBJECT', message: 'Expected an image but received an empty (0-byte) object' } };
   }

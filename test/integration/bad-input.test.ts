@@ -24,8 +24,10 @@ const ODD_KEYS = [
   'incoming/a+b=c&d.jpg',
   'incoming/100% real.jpg',
   'incoming/фото ☃ 写真.jpg',
-  'incoming/../escape.jpg',
+  'incoming/.../three dots.jpg',
 ];
+/** A good photo under a key no URL can address: refused with a reason, never processed. */
+const DOT_SEGMENT_KEY = 'incoming/../escape.jpg';
 
 let stack: LocalStack;
 let probe: HttpRecorder;
@@ -43,7 +45,7 @@ beforeAll(async () => {
     startLocalStack({ batchSize: 4, threads: 2, provider: 'cpu', pollMs: 100 }),
   ]);
   const good = await Promise.all(ODD_KEYS.map(async (key, i) => ({ key, bytes: await sharp(await readPhoto(101 + i)).resize(240).jpeg().toBuffer() })));
-  const uploads = [...inputs.map((i) => ({ key: keyOf(i), bytes: i.bytes })), ...good];
+  const uploads = [...inputs.map((i) => ({ key: keyOf(i), bytes: i.bytes })), ...good, { key: DOT_SEGMENT_KEY, bytes: good[0]!.bytes }];
   await uploadAll(stack.store, stack.resources.bucket, uploads);
   await waitForWebhooks(stack.receiver, uploads.map((u) => u.key), 80_000);
   audit = await auditRun(stack, uploads.map((u) => u.key));
@@ -108,10 +110,16 @@ describe('bad input through the stack, all at once', () => {
     }
   });
 
-  it('gives working presigned URLs for keys with spaces, +, % and unicode', async () => {
-    // Not '../': URL parsers (fetch, browsers) collapse dot segments, so the presigned URL of such a
-    // key names another object. A known limitation, see docs/faults.md.
-    for (const key of ODD_KEYS.filter((k) => !k.includes('/../'))) {
+  it('refuses a key with a ".." segment with UNSUPPORTED_KEY and tells the user', () => {
+    const r = resultFor(DOT_SEGMENT_KEY);
+    expect([r.status, r.error?.code]).toEqual(['failed', 'UNSUPPORTED_KEY']);
+    expect(r.error?.message).toContain('"incoming/../escape.jpg"');
+    const d = deliveriesByKey(stack.receiver).get(DOT_SEGMENT_KEY)![0]!;
+    expect([d.type, webhookData(d).error?.code]).toEqual(['job.failed', 'UNSUPPORTED_KEY']);
+  });
+
+  it('gives working presigned URLs for keys with spaces, +, %, unicode and dots', async () => {
+    for (const key of ODD_KEYS) {
       const data = (deliveriesByKey(stack.receiver).get(key)![0]!.payload as { data: { urls: { cutout: string } } }).data;
       const res = await fetch(data.urls.cutout);
       expect(res.status, key).toBe(200);

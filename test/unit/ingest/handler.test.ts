@@ -53,6 +53,8 @@ describe('ingest handler (S3 ObjectCreated events)', () => {
     ['an empty object', { encodedKey: 'incoming/empty.jpg', size: 0 }, 'EMPTY_OBJECT', 'Expected an image but received an empty (0-byte) object'],
     ['an object over the size limit', { encodedKey: 'incoming/big.jpg', size: 5000 }, 'IMAGE_TOO_LARGE', 'Expected an upload of at most 1000 bytes but received 5000 bytes'],
     ['an unknown extension', { encodedKey: 'incoming/notes.txt', size: 100 }, 'UNSUPPORTED_FORMAT', 'but received ".txt"'],
+    ['a ".." key segment', { encodedKey: 'incoming/a/../b.jpg', size: 100 }, 'UNSUPPORTED_KEY', 'without "." or ".." path segments'],
+    ['a "." key segment', { encodedKey: 'incoming/./b.jpg', size: 100 }, 'UNSUPPORTED_KEY', 'but received "incoming/./b.jpg"'],
   ])('records a reason for %s (the job is enqueued flagged, so the user hears about it)', async (_n, input, code, message) => {
     const { queue, handler, logs } = setup();
     await handler(s3Event(input));
@@ -60,6 +62,15 @@ describe('ingest handler (S3 ObjectCreated events)', () => {
     const [job] = queue.bodies();
     expect(job?.rejection?.code).toBe(code);
     expect(job?.rejection?.message).toContain(message);
+  });
+
+  it('accepts dots that are not whole segments', async () => {
+    const { queue, handler, logs } = setup();
+    for (const encodedKey of ['incoming/..jpg', 'incoming/.hidden.jpg', 'incoming/a.../b.jpg', 'incoming/.../c.jpg']) {
+      await handler(s3Event({ encodedKey, eTag: encodedKey, size: 100 }));
+    }
+    logs.restore();
+    expect(queue.bodies().map((b) => b.rejection)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('gives a re-delivered event the same job id, so no second job is created', async () => {
