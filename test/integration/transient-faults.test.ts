@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { readPhoto } from '#test/images';
 import { captureLogs, type CapturedLogs } from '#test/logs';
-import { expectAllSucceededOnce, startStackWithFaults, uploadAll, waitForWebhooks, type FaultPlan, type FaultyStack } from '#test/pipeline';
+import { startStackWithFaults, uploadAll, waitForWebhooks, type FaultPlan, type FaultyStack } from '#test/pipeline';
+import { expectAllSucceededOnce } from '#test/pipeline-assertions';
 
 const PHOTOS = 6;
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import { spawnWorker, type ChildWorker } from '#test/child-worker';
 import { readPhoto } from '#test/images';
-import { expectAllSucceededOnce, uploadAll, waitForWebhooks } from '#test/pipeline';
+import { uploadAll, waitForWebhooks } from '#test/pipeline';
+import { expectAllSucceededOnce } from '#test/pipeline-assertions';
 
 const VISIBILITY_SECONDS = 5;
 const PHOTOS = 12;
