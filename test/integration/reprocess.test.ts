@@ -212,7 +212,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
     expect(out).toContain(`completed: run ${afterInt.runId}`);
     expect(await readdir(dir)).toEqual([]);
     expectEachOnce(await drainJobs(), allBulkKeys());
-  }, 60_000);
+  }, 120_000); // three CLI processes (tsx start-up each) at --rate 600: slow on a busy machine
 
   it('--dry-run lists and checks everything, enqueues nothing, writes no checkpoint', async () => {
     const dir = await tempDir('reprocess');
