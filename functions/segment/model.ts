@@ -82,6 +82,7 @@ class ThreadedSession implements ModelSession {
     const reply = await new Promise<HostReply>((resolve, reject) => {
       thread.once('message', resolve);
       thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the inference thread exited (code ${code}) before its session loaded`)));
     });
     if (reply.type !== 'ready') {
       await thread.terminate();
