@@ -42,7 +42,9 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
   await mkdir(options.outDir, { recursive: true });
   const webhooksJsonl = join(options.outDir, 'webhooks.jsonl');
   await rm(webhooksJsonl, { force: true });
-  const stack = await startLocalStack({ ...options, webhooksJsonl });
+  // S3 notifications arrive within milliseconds in AWS: list often, so the first photos do not wait
+  // out the event source's idle back-off (it lists at most every 4 x pollMs while nothing is new).
+  const stack = await startLocalStack({ pollMs: 50, ...options, webhooksJsonl });
   let peakRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
   const names = outputNames(files);
@@ -70,7 +72,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
       }
       const ok = [...ended.values()].filter((d) => d.status === 'succeeded').length;
       progress.update(ended.size, { succeeded: ok, failed: ended.size - ok });
-      if (ended.size < byKey.size) await new Promise((r) => setTimeout(r, 100));
+      if (ended.size < byKey.size) await new Promise((r) => setTimeout(r, 50));
     }
     progress.done();
     const seconds = (performance.now() - started) / 1000;
