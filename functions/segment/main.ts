@@ -25,6 +25,15 @@ const { worker, session } = await buildWorker(
   { metrics: new EmfMetrics() },
 );
 
+// A dead inference thread fails every job: stop taking work (in-flight jobs go back to the queue)
+// and exit non-zero so ECS starts a fresh task, instead of burning every job's receives.
+let exitCode = 0;
+session.onFailure?.((err) => {
+  logger.error('inference thread died; draining and exiting for a fresh task', { stage: 'shutdown', error: err.message });
+  exitCode = 1;
+  worker.stop();
+});
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     logger.info('draining: no new jobs, finishing in-flight work', { stage: 'shutdown', signal, inFlight: worker.busy });
@@ -35,4 +44,4 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 await worker.run();
 await session.release();
 logger.info('worker stopped', { stage: 'shutdown', ...worker.stats });
-process.exit(0);
+process.exit(exitCode);

@@ -12,6 +12,8 @@ export interface SessionOptions {
   provider: ExecutionProviderChoice;
   /** Intra-op threads; 0 = onnxruntime's default (all cores). */
   threads: number;
+  /** The inference thread's script (default model-host.mjs; tests substitute one that fails). */
+  host?: URL;
 }
 
 export interface ModelSession {
@@ -21,6 +23,11 @@ export interface ModelSession {
   /** NCHW float32 in, N x 1 x H x W probabilities out. */
   run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array>;
   release(): Promise<void>;
+  /**
+   * Called once if the session dies on its own (not after release): every later run fails, so the
+   * owner should stop taking work and let its supervisor (ECS) start a fresh process.
+   */
+  onFailure?(listener: (err: Error) => void): void;
 }
 
 interface HostReply {
@@ -42,6 +49,8 @@ class ThreadedSession implements ModelSession {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (err: Error) => void; dims: readonly number[] }>();
   private dead?: Error;
+  private releasing = false;
+  private readonly failureListeners: ((err: Error) => void)[] = [];
 
   private constructor(
     private readonly thread: Worker,
@@ -57,11 +66,13 @@ class ThreadedSession implements ModelSession {
       else p.reject(new ModelError(`Inference failed for a batch of ${p.dims[0]} at ${p.dims[3]}x${p.dims[2]}: ${reply.message}`, { retryable: true }));
     });
     const fail = (err: Error) => {
+      if (this.dead) return;
       this.dead = new ModelError(`The inference thread stopped: ${err.message}`, { cause: err, retryable: true });
       for (const [id, p] of this.pending) {
         this.settled(id);
         p.reject(this.dead);
       }
+      if (!this.releasing) for (const listener of this.failureListeners) listener(this.dead);
     };
     thread.on('error', fail);
     thread.on('exit', (code) => fail(new Error(`exit code ${code}`)));
@@ -69,8 +80,8 @@ class ThreadedSession implements ModelSession {
   }
 
   /** Resolves once the thread's session loaded, or rejects with onnxruntime's reason. */
-  static async start(loaded: LoadedCard, providers: string[], threads: number): Promise<ThreadedSession> {
-    const thread = new Worker(new URL('./model-host.mjs', import.meta.url), {
+  static async start(loaded: LoadedCard, providers: string[], threads: number, host?: URL): Promise<ThreadedSession> {
+    const thread = new Worker(host ?? new URL('./model-host.mjs', import.meta.url), {
       workerData: {
         weights: loaded.weights,
         providers,
@@ -114,8 +125,13 @@ class ThreadedSession implements ModelSession {
     if (this.pending.size === 0) this.thread.unref();
   }
 
+  onFailure(listener: (err: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   async release(): Promise<void> {
     if (this.dead) return;
+    this.releasing = true;
     this.thread.ref();
     const released = new Promise<void>((resolve) => {
       const onReply = (reply: HostReply) => reply.type === 'released' && resolve();
@@ -141,7 +157,7 @@ export function cudaProviderInstalled(): boolean {
 export async function createModelSession(loaded: LoadedCard, options: SessionOptions): Promise<ModelSession> {
   if (options.provider === 'cuda' || (options.provider === 'auto' && cudaProviderInstalled())) {
     try {
-      return await ThreadedSession.start(loaded, ['cuda'], options.threads);
+      return await ThreadedSession.start(loaded, ['cuda'], options.threads, options.host);
     } catch (err) {
       if (err instanceof ModelError) throw err;
       if (options.provider === 'cuda') {
@@ -150,7 +166,7 @@ export async function createModelSession(loaded: LoadedCard, options: SessionOpt
     }
   }
   try {
-    return await ThreadedSession.start(loaded, ['cpu'], options.threads);
+    return await ThreadedSession.start(loaded, ['cpu'], options.threads, options.host);
   } catch (err) {
     if (err instanceof ModelError) throw err;
     throw new ModelError(`Expected ${loaded.modelPath} to load in onnxruntime but it failed: ${(err as Error).message}`, { cause: err });

@@ -3,6 +3,7 @@ import { cardPathFor, loadModelCard } from '#segment/model-card';
 import { createModelSession } from '#segment/model';
 
 const onLinux = process.platform === 'linux';
+const DYING_HOST = new URL('../../fixtures/model-host-dies.mjs', import.meta.url);
 
 describe('createModelSession (inference on its own thread)', () => {
   it('keeps the event loop running while a batch is inferred', async () => {
@@ -58,5 +59,29 @@ describe('createModelSession (inference on its own thread)', () => {
     const ok = await session.run(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]);
     await session.release();
     expect(ok.length).toBe(32 * 32);
+  });
+
+  it('reports a thread that dies on its own once, and fails the run in flight and every later one', async () => {
+    const loaded = await loadModelCard(cardPathFor('tiramisu'));
+    const session = await createModelSession(loaded, { provider: 'cpu', threads: 1, host: DYING_HOST });
+    const failures: Error[] = [];
+    session.onFailure!((err) => failures.push(err));
+
+    const inFlight = session.run(new Float32Array(3 * 32 * 32), [1, 3, 32, 32]);
+
+    await expect(inFlight).rejects.toMatchObject({ code: 'MODEL_ERROR', retryable: true, message: 'The inference thread stopped: exit code 3' });
+    await expect(session.run(new Float32Array(3 * 32 * 32), [1, 3, 32, 32])).rejects.toThrow(/inference thread stopped/);
+    expect(failures.map((e) => e.message)).toEqual(['The inference thread stopped: exit code 3']);
+  });
+
+  it('does not report a failure when the session is released on purpose', async () => {
+    const loaded = await loadModelCard(cardPathFor('tiramisu'));
+    const session = await createModelSession(loaded, { provider: 'cpu', threads: 1 });
+    const failures: Error[] = [];
+    session.onFailure!((err) => failures.push(err));
+
+    await session.release();
+
+    expect(failures).toEqual([]);
   });
 });
