@@ -1,96 +1,40 @@
 /**
- * Pre-process -> run -> post-process, exactly as the card says. The worker and `greenscreen eval`
- * both use this module, so the quality we measure is the quality we serve.
+ * The segmenter: model card -> pre-process -> run -> post-process, in Node. The worker, `greenscreen
+ * eval` and the benchmarks all go through this module, so the quality we measure is the quality we
+ * serve. The arithmetic (sizes, Pillow-exact resize, normalisation, padding, batching, cropping the
+ * probabilities) is the pure #core/segmentation, which a browser page runs too; this file adds only
+ * what is Node's: the onnxruntime-node session on its thread, dynamic batching, and sharp to upsample
+ * the mask to the photo's size.
+ *
+ *   const segmenter = await createSegmenter(await loadModelCard(path), { provider: 'cpu', threads: 2 });
+ *   const { mask } = await segmenter.segment(await decodeImage(bytes, limits)); // mask: w x h, 8-bit
+ *   await segmenter.release();
  */
-import type { ModelCard } from './model-card.ts';
-import type { ModelSession } from './model.ts';
-import { resizeGrey, resizeRgb } from './image.ts';
+import {
+  assembleBatch,
+  preprocess as preprocessPixels,
+  probabilitiesToMask,
+  type InputPlan,
+  type Preprocessed,
+} from '#core/segmentation';
+import type { LoadedCard, ModelCard } from './model-card.ts';
+import { createModelSession, type ModelSession, type SessionOptions } from './model.ts';
+import { resizeGrey } from './image.ts';
 
-export interface InputPlan {
-  /** Size the photo is resized to (aspect ratio preserved, long side = card.input.longSide). */
-  width: number;
-  height: number;
-  /** Padded up to card.input.sizeMultiple (bottom/right padding). */
-  paddedWidth: number;
-  paddedHeight: number;
-}
+export { assembleBatch, planInput, type Batch, type InputPlan, type Preprocessed } from '#core/segmentation';
 
-const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
-
-export function planInput(width: number, height: number, card: ModelCard): InputPlan {
-  const { longSide, sizeMultiple } = card.input;
-  const scale = longSide / Math.max(width, height);
-  const w = Math.max(1, Math.round(width * scale));
-  const h = Math.max(1, Math.round(height * scale));
-  return { width: w, height: h, paddedWidth: roundUp(w, sizeMultiple), paddedHeight: roundUp(h, sizeMultiple) };
-}
-
-export interface Preprocessed {
-  plan: InputPlan;
-  /** 3 x paddedHeight x paddedWidth, normalised, padding = card.input.padValue. */
-  tensor: Float32Array;
-}
-
+/** Pre-processing of a decoded photo (upright sRGB, 3 channels), exactly as #core/segmentation does it. */
 export async function preprocess(img: { rgb: Buffer; width: number; height: number }, card: ModelCard): Promise<Preprocessed> {
-  const plan = planInput(img.width, img.height, card);
-  const small = await resizeRgb(img, plan.width, plan.height);
-  const { paddedWidth: pw, paddedHeight: ph } = plan;
-  const plane = pw * ph;
-  const tensor = new Float32Array(3 * plane).fill(card.input.padValue);
-  const [m0, m1, m2] = card.input.mean;
-  const [s0, s1, s2] = card.input.std;
-  const a0 = 1 / (255 * s0), a1 = 1 / (255 * s1), a2 = 1 / (255 * s2);
-  const b0 = -m0 / s0, b1 = -m1 / s1, b2 = -m2 / s2;
-  for (let y = 0; y < plan.height; y++) {
-    let src = y * plan.width * 3;
-    let dst = y * pw;
-    for (let x = 0; x < plan.width; x++, src += 3, dst++) {
-      tensor[dst] = small[src]! * a0 + b0;
-      tensor[plane + dst] = small[src + 1]! * a1 + b1;
-      tensor[2 * plane + dst] = small[src + 2]! * a2 + b2;
-    }
-  }
-  return { plan, tensor };
-}
-
-export interface Batch {
-  data: Float32Array;
-  dims: [number, number, number, number];
-}
-
-/** Stack items into one NCHW batch, padding each to the largest padded size in the batch. */
-export function assembleBatch(items: readonly Preprocessed[], padValue: number): Batch {
-  const H = Math.max(...items.map((i) => i.plan.paddedHeight));
-  const W = Math.max(...items.map((i) => i.plan.paddedWidth));
-  if (items.length === 1) return { data: items[0]!.tensor, dims: [1, 3, H, W] };
-  const data = new Float32Array(items.length * 3 * H * W).fill(padValue);
-  items.forEach((item, n) => {
-    const { paddedWidth: pw, paddedHeight: ph } = item.plan;
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < ph; y++) {
-        const src = item.tensor.subarray(c * ph * pw + y * pw, c * ph * pw + (y + 1) * pw);
-        data.set(src, ((n * 3 + c) * H + y) * W);
-      }
-    }
-  });
-  return { data, dims: [items.length, 3, H, W] };
+  return preprocessPixels({ data: img.rgb, width: img.width, height: img.height, channels: 3 }, card);
 }
 
 /** The n-th probability map of a batch output, cropped to the un-padded plan, as 8-bit. */
 export function extractProbability(out: Float32Array, n: number, H: number, W: number, plan: InputPlan): Buffer {
-  const prob = Buffer.allocUnsafe(plan.width * plan.height);
-  const base = n * H * W;
-  for (let y = 0; y < plan.height; y++) {
-    const row = base + y * W;
-    for (let x = 0; x < plan.width; x++) {
-      const p = out[row + x]!;
-      prob[y * plan.width + x] = p <= 0 ? 0 : p >= 1 ? 255 : Math.round(p * 255);
-    }
-  }
-  return prob;
+  const mask = probabilitiesToMask(out, n, H, W, plan);
+  return Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength);
 }
 
-/** The soft mask at the photo's original size. */
+/** The soft mask at the photo's original size (bilinear, sharp). */
 export function maskAtOriginal(prob: Buffer, plan: InputPlan, width: number, height: number): Promise<Buffer> {
   return resizeGrey(prob, plan, width, height);
 }
@@ -151,4 +95,58 @@ export class InferenceBatcher {
       this.running = false;
     }
   }
+}
+
+export interface SegmentTimings {
+  preprocess: number;
+  inference: number;
+  upsample: number;
+}
+
+export interface Segmentation {
+  /** Soft mask (probability x 255) at the photo's size. */
+  mask: Buffer;
+  /** The model's input size for this photo. */
+  plan: InputPlan;
+  timingsMs: SegmentTimings;
+}
+
+/** One model, loaded once: what the worker, eval and the benchmarks hold. */
+export interface Segmenter {
+  readonly card: ModelCard;
+  readonly session: ModelSession;
+  readonly batcher: InferenceBatcher;
+  /** Decoded photo (upright sRGB, 3 channels) -> soft mask at its size. Concurrent calls are batched. */
+  segment(img: { rgb: Buffer; width: number; height: number }): Promise<Segmentation>;
+  release(): Promise<void>;
+}
+
+export interface SegmenterOptions extends SessionOptions {
+  /** Most photos run together in one session call (dynamic batching). */
+  maxBatch?: number;
+}
+
+const since = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
+
+export async function createSegmenter(loaded: LoadedCard, options: SegmenterOptions): Promise<Segmenter> {
+  const session = await createModelSession(loaded, options);
+  const { card } = loaded;
+  const batcher = new InferenceBatcher(session, card, options.maxBatch ?? 1);
+  return {
+    card,
+    session,
+    batcher,
+    async segment(img) {
+      let t0 = performance.now();
+      const pre = await preprocess(img, card);
+      const preprocessMs = since(t0);
+      t0 = performance.now();
+      const prob = await batcher.infer(pre);
+      const inference = since(t0);
+      t0 = performance.now();
+      const mask = await maskAtOriginal(prob, pre.plan, img.width, img.height);
+      return { mask, plan: pre.plan, timingsMs: { preprocess: preprocessMs, inference, upsample: since(t0) } };
+    },
+    release: () => session.release(),
+  };
 }

@@ -8,9 +8,9 @@ import type { Logger } from '#core/logger';
 import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
-import { InferenceBatcher } from './inference.ts';
+import { createSegmenter, type InferenceBatcher } from './inference.ts';
 import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
-import { createModelSession, type ExecutionProviderChoice, type ModelSession } from './model.ts';
+import type { ExecutionProviderChoice, ModelSession } from './model.ts';
 import { deprioritiseAllBut } from './priority.ts';
 import { SegmentWorker, type JobMetrics } from './worker.ts';
 
@@ -54,11 +54,10 @@ export async function buildWorker(
   // Measured (bench/pipeline.ts, 2 cores): 1 inference thread + 1 core for codecs and I/O runs the
   // whole pipeline faster (8.4 images/s) than 2 inference threads fighting the codecs (8.0).
   const threads = settings.threads || Math.max(1, availableParallelism() - 1);
-  const session = await createModelSession(loaded, { provider: settings.provider, threads });
+  const { session, batcher } = await createSegmenter(loaded, { provider: settings.provider, threads, maxBatch: settings.batchSize });
   // The model is the bottleneck on a CPU: codecs and I/O fill the gaps around it (priority.ts).
   const niced =
     session.provider === 'cpu' ? deprioritiseAllBut(session.threadIds, settings.codecNice ?? DEFAULT_CODEC_NICE) : { lowered: 0, kept: 0 };
-  const batcher = new InferenceBatcher(session, loaded.card, settings.batchSize);
   const sqs = createSqsClient(settings.connection);
   const store = overrides.store ?? new S3ObjectStore(createS3Client(settings.connection));
   const jobs = overrides.jobs ?? new SqsJobQueue<SegmentJob>(sqs, settings.jobsQueueUrl);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assembleBatch, extractProbability, InferenceBatcher, planInput, preprocess } from '#segment/inference';
+import { extractProbability, InferenceBatcher, preprocess } from '#segment/inference';
 import type { ModelCard } from '#segment/model-card';
 import type { ModelSession } from '#segment/model';
 
@@ -16,18 +16,6 @@ const card = {
   threshold: 0.5,
 } as ModelCard;
 
-describe('planInput', () => {
-  it.each([
-    [550, 822, { width: 214, height: 320, paddedWidth: 224, paddedHeight: 320 }],
-    [4000, 3000, { width: 320, height: 240, paddedWidth: 320, paddedHeight: 256 }],
-    [1, 10000, { width: 1, height: 320, paddedWidth: 32, paddedHeight: 320 }],
-    [10000, 1, { width: 320, height: 1, paddedWidth: 320, paddedHeight: 32 }],
-    [100, 100, { width: 320, height: 320, paddedWidth: 320, paddedHeight: 320 }],
-  ])('%ix%i keeps the aspect ratio, long side = card.longSide, padded to the multiple', (w, h, expected) => {
-    expect(planInput(w, h, card)).toEqual(expected);
-  });
-});
-
 describe('preprocess', () => {
   it('normalises with the card mean/std and pads with padValue', async () => {
     const img = { rgb: Buffer.alloc(320 * 300 * 3, 255), width: 320, height: 300 };
@@ -40,16 +28,13 @@ describe('preprocess', () => {
   });
 });
 
-describe('assembleBatch / extractProbability', () => {
-  it('pads every item to the largest size in the batch and crops it back', () => {
-    const a = { plan: { width: 2, height: 2, paddedWidth: 2, paddedHeight: 2 }, tensor: new Float32Array(12).fill(1) };
-    const b = { plan: { width: 3, height: 1, paddedWidth: 4, paddedHeight: 1 }, tensor: new Float32Array(12).fill(2) };
-    const { data, dims } = assembleBatch([a, b], -1);
-    expect(dims).toEqual([2, 3, 2, 4]);
-    expect([...data.subarray(0, 8)]).toEqual([1, 1, -1, -1, 1, 1, -1, -1]);
-    expect([...data.subarray(24, 32)]).toEqual([2, 2, 2, 2, -1, -1, -1, -1]);
+describe('extractProbability', () => {
+  it('crops item n of a padded batch output to its plan, as bytes', () => {
+    const plan = { width: 3, height: 1, paddedWidth: 4, paddedHeight: 1 };
     const out = new Float32Array(2 * 2 * 4).map((_, i) => (i % 4) / 4);
-    expect([...extractProbability(out, 1, 2, 4, b.plan)]).toEqual([0, 64, 128]);
+    const prob = extractProbability(out, 1, 2, 4, plan);
+    expect(Buffer.isBuffer(prob)).toBe(true);
+    expect([...prob]).toEqual([0, 64, 128]);
   });
 });
 
@@ -82,5 +67,32 @@ describe('InferenceBatcher', () => {
     const batcher = new InferenceBatcher(session, card, 2);
     const item = { plan: { width: 1, height: 1, paddedWidth: 32, paddedHeight: 32 }, tensor: new Float32Array(3 * 32 * 32) };
     await expect(batcher.infer(item)).rejects.toThrow('boom');
+  });
+});
+
+describe('createSegmenter (the shipped model)', () => {
+  it('turns a decoded photo into a soft mask at its size, through the same steps as the worker', async () => {
+    // Arrange
+    const { readFile } = await import('node:fs/promises');
+    const { decodeImage } = await import('#segment/image');
+    const { cardPathFor, loadModelCard } = await import('#segment/model-card');
+    const { createSegmenter, maskAtOriginal } = await import('#segment/inference');
+    const img = await decodeImage(await readFile(new URL('../../fixtures/resize/photo.jpg', import.meta.url)), { maxPixels: 1e8 });
+    const segmenter = await createSegmenter(await loadModelCard(cardPathFor('tiramisu')), { provider: 'cpu', threads: 1 });
+
+    try {
+      // Act
+      const out = await segmenter.segment(img);
+      const pre = await preprocess(img, segmenter.card);
+      const byHand = await maskAtOriginal(await segmenter.batcher.infer(pre), pre.plan, img.width, img.height);
+
+      // Assert
+      expect(out.plan).toEqual({ width: 206, height: 320, paddedWidth: 224, paddedHeight: 320 });
+      expect(out.mask.length).toBe(img.width * img.height);
+      expect(out.mask.equals(byHand)).toBe(true);
+      expect(Object.keys(out.timingsMs)).toEqual(['preprocess', 'inference', 'upsample']);
+    } finally {
+      await segmenter.release();
+    }
   });
 });
