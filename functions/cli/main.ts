@@ -4,10 +4,9 @@ import { parseArgs } from 'node:util';
 import { createS3Client } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
-import type { JobResult } from '#core/types';
+import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
 import { startLocalStack } from '#local/stack';
 import type { ExecutionProviderChoice } from '#segment/model';
-import { runEval } from './eval.ts';
 import { keyFor, listImages } from './files.ts';
 import { Progress } from './progress.ts';
 import { runOnce } from './run.ts';
@@ -22,8 +21,8 @@ Usage:
       The same stack, long-running. Upload with \`greenscreen upload\` or \`aws s3 cp --endpoint-url\`.
   greenscreen upload <file|dir>... [--endpoint http://127.0.0.1:4566] [--bucket B]
   greenscreen status [--endpoint http://127.0.0.1:4566] [--bucket B] [--json]
-  greenscreen eval <setDir> [--split test] [--limit N] [--json] [--out dir] [--threads 2]
-      Quality and speed of the shipped model through the serving code (IoU, MAE, boundary F, ms/image).
+  greenscreen eval <setDir>[:split] ... [--split test] [--limit N] [--json] [--out dir] [--threads 2]
+      Quality and speed of the shipped model, set by set, through the serving code (see \`greenscreen eval --help\`).
   greenscreen reprocess --prefix <p> [--force] [--model V] [--dry-run] [--concurrency N] [--rate R]
       Re-run a prefix (see \`greenscreen reprocess --help\`).
 `;
@@ -73,6 +72,10 @@ async function dispatch(argv: string[]): Promise<number> {
   if (command === 'reprocess') {
     const { reprocessCommand } = await import('./reprocess.ts');
     return reprocessCommand(rest);
+  }
+  if (command === 'eval') {
+    const { evalCommand } = await import('./eval.ts');
+    return evalCommand(rest);
   }
   const { values: v, positionals } = parseArgs({ args: rest, options: common, allowPositionals: true });
   if (v.help) {
@@ -161,14 +164,11 @@ async function dispatch(argv: string[]): Promise<number> {
       do {
         const page = await store.list(bucket, RESULTS_PREFIX, token);
         for (const o of page.objects.filter((o) => o.key.endsWith('/result.json'))) {
-          let r: Partial<JobResult>;
+          let r: JobResult;
           try {
-            r = JSON.parse((await store.get(bucket, o.key)).body.toString('utf8')) as Partial<JobResult>;
-          } catch {
-            r = {};
-          }
-          if (!r.source || !r.status || !r.jobId) {
-            rows.push({ key: o.key, jobId: '', status: 'failed', error: { code: 'UNREADABLE', message: 'not a greenscreen result.json' } });
+            r = parseMessage(jobResultSchema, (await store.get(bucket, o.key)).body.toString('utf8'), o.key, 'result');
+          } catch (err) {
+            rows.push({ key: o.key, jobId: '', status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
             continue;
           }
           rows.push({ key: r.source.key, jobId: r.jobId, status: r.status, ...(r.error ? { error: r.error } : {}) });
@@ -177,39 +177,6 @@ async function dispatch(argv: string[]): Promise<number> {
       } while (token);
       if (v.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.status.padEnd(9)} ${r.key}${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`);
-      return 0;
-    }
-    case 'eval': {
-      const setDir = positionals[0];
-      if (!setDir) {
-        process.stderr.write('Expected: greenscreen eval <setDir> [--split test]\n');
-        return 2;
-      }
-      const progress = new Progress('evaluating', undefined, process.stderr, v.quiet);
-      const s = await runEval({
-        setDir,
-        ...(v.split ? { split: v.split } : {}),
-        ...(v.limit ? { limit: num(v.limit, 'limit')! } : {}),
-        threads: num(v.threads, 'threads') ?? 2,
-        provider,
-        outDir: v.out ?? '.greenscreen/eval',
-        onProgress: (d) => progress.update(d),
-      });
-      progress.done();
-      const { perImage, ...summary } = s;
-      process.stdout.write(
-        `model ${s.model} on ${s.provider}, ${s.n} images\n` +
-          `  mean IoU     ${s.meanIoU.toFixed(4)}\n  dataset IoU  ${s.datasetIoU.toFixed(4)}\n` +
-          `  MAE          ${s.mae.toFixed(4)}\n  boundary F   ${s.boundaryF.toFixed(4)}\n` +
-          `  ms/image     ${s.msPerImage.toFixed(1)} median (decode + infer + upsample); model ${s.modelMsPerImage.toFixed(1)} mean\n` +
-          (s.worstSheet ? `  worst 12:    ${s.worstSheet}\n` : ''),
-      );
-      if (v.json) {
-        process.stdout.write(
-          `${JSON.stringify({ meanIoU: s.meanIoU, datasetIoU: s.datasetIoU, mae: s.mae, boundaryF: s.boundaryF, msPerImage: s.msPerImage, n: s.n, modelMsPerImage: s.modelMsPerImage, model: summary.model })}\n`,
-        );
-      }
-      void perImage;
       return 0;
     }
     default:

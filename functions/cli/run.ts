@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INPUT_PREFIX } from '#core/resources';
-import type { JobResult } from '#core/types';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
 import { startLocalStack, type LocalStackOptions } from '#local/stack';
 import { contactSheet } from './contact-sheet.ts';
 import { keyFor, listImages, outputNames } from './files.ts';
@@ -79,14 +79,15 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
 
     // Collect outputs: outDir/<stem>/{mask.png,cutout.png,result.json}
     const failures: RunSummary['failures'] = [];
+    const results = new ObjectResultStore(stack.store, stack.resources.bucket);
     const sheetRows: { label: string; cells: Buffer[] }[] = [];
     let succeeded = 0;
     for (const [key, file] of byKey) {
       if (!ended.has(key)) continue;
       const dir = join(options.outDir, names.get(file)!);
       await mkdir(dir, { recursive: true });
-      const resultKey = `results/${key}/result.json`;
-      const result = JSON.parse((await stack.store.get(stack.resources.bucket, resultKey)).body.toString('utf8')) as JobResult;
+      const result = await results.read(key);
+      if (!result) throw new Error(`Expected a committed result for ${key} after its webhook but found none`);
       await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2));
       if (result.status === 'succeeded') {
         succeeded++;

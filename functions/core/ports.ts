@@ -1,4 +1,5 @@
 /** What the use cases need from the outside world. Adapters live in `core/adapters/`. */
+import type { JobResult } from './messages.ts';
 
 export interface StoredObject {
   body: Buffer;
@@ -86,3 +87,20 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Result sets (#core/results): the worker writes outputs, then commits result.json (the commit
+ * marker) and the stale-index marker; everyone else reads committed results through here.
+ */
+export interface ResultStore {
+  /** One output file of a job, before its commit. */
+  putOutput(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Writes result.json last (with its metadata), then the stale-index marker (best effort). */
+  commit(result: JobResult, modelVersion: string): Promise<void>;
+  /** The committed result of a source key (validated), or undefined when there is none. */
+  read(sourceKey: string): Promise<JobResult | undefined>;
+  /** The committed result when it is this very job's (one HEAD, a GET only on a match). */
+  readIfCommitted(sourceKey: string, jobId: string): Promise<JobResult | undefined>;
+  /** Same rule as #core/results `isUpToDate`: this source version by this model version. */
+  isUpToDate(source: { key: string; etag: string }, modelVersion: string): Promise<boolean>;
+}

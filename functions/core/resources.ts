@@ -41,13 +41,3 @@ export const RESOURCE_DEFAULTS = {
   },
   dlqRetentionDays: 14,
 } as const;
-
-/** Where a source object's results live. Outputs sit in a per-job folder; result.json points at them. */
-export function resultPrefix(sourceKey: string): string {
-  return `${RESULTS_PREFIX}${sourceKey}/`;
-}
-
-export function resultKeys(sourceKey: string, jobId: string): { mask: string; cutout: string; result: string } {
-  const base = resultPrefix(sourceKey);
-  return { mask: `${base}${jobId}/mask.png`, cutout: `${base}${jobId}/cutout.png`, result: `${base}result.json` };
-}

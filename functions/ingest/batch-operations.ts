@@ -4,7 +4,7 @@ import { isReservedKey } from '#core/resources';
 import type { ObjectRef } from '#core/types';
 import { enqueueObjects, type EnqueueDeps } from './enqueue.ts';
 import { decodeS3Key } from './s3-event.ts';
-import { isUpToDate } from './staleness.ts';
+import { isUpToDate } from '#core/results';
 
 /**
  * One task of an S3 Batch Operations "Invoke AWS Lambda function" invocation, schema 2.0: the

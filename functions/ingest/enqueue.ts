@@ -1,7 +1,7 @@
 import type { Clock, JobQueue, OutgoingMessage } from '#core/ports';
 import type { ObjectRef, SegmentJob } from '#core/types';
 import { admit } from './admission.ts';
-import { jobIdFor } from './job-id.ts';
+import { jobIdFor } from '#core/results';
 
 export interface EnqueueDeps {
   queue: JobQueue<SegmentJob>;

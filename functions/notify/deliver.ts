@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { DeliveryError, PipelineError, UnsafeUrlError, toPipelineError } from '#core/errors';
 import type { Logger } from '#core/logger';
 import type { Clock, ObjectStore } from '#core/ports';
-import type { JobEvent, JobFailure, JobStatus } from '#core/types';
+import { existingOutputs, webhookDataFor, type OutputUrls, type WebhookData } from '#core/messages';
+import type { JobEvent } from '#core/types';
 import type { HttpClient } from './http-client.ts';
 import { signWebhook, type WebhookPayload } from './signing.ts';
 import { matchSubscriptions, type Subscription, type SubscriptionSource } from './subscriptions.ts';
@@ -33,25 +34,8 @@ export interface DeliverDeps {
   timeoutMs?: number;
 }
 
-export type OutputUrls = { mask?: string; cutout?: string; result: string };
-
-/** `data` of a job.succeeded / job.failed webhook. */
-export interface JobEventData {
-  jobId: string;
-  status: JobStatus;
-  source: { bucket: string; key: string; etag: string; versionId?: string };
-  /** Keys of the outputs that exist (a failed job has only its result.json). */
-  outputs: OutputUrls;
-  /** Presigned GET URLs for `outputs`, valid until `urlsExpireAt`. */
-  urls: OutputUrls;
-  urlsExpireAt: string;
-  width?: number;
-  height?: number;
-  model: { name: string; version: string };
-  error?: JobFailure;
-  reprocess?: { runId: string };
-  finishedAt: string;
-}
+/** `data` of a job.succeeded / job.failed webhook: declared in #core/messages as a projection of the result. */
+export type JobEventData = WebhookData;
 
 export type DeliveryOutcome =
   | { kind: 'delivered'; endpoint: string; status: number; durationMs: number }
@@ -123,10 +107,7 @@ export async function deliverJobEvent(event: JobEvent, deps: DeliverDeps): Promi
 /** Builds `{type, timestamp, data}`, presigning GET URLs for the outputs that exist. */
 export async function buildPayload(event: JobEvent, deps: Pick<DeliverDeps, 'objectStore' | 'clock' | 'presignSeconds'>): Promise<WebhookPayload<JobEventData>> {
   const r = event.result;
-  const outputs: OutputUrls =
-    r.status === 'succeeded'
-      ? { mask: r.outputs.mask, cutout: r.outputs.cutout, result: r.outputs.result }
-      : { result: r.outputs.result };
+  const outputs = existingOutputs(r);
   const presign = (key: string) => deps.objectStore.presignGet(r.source.bucket, key, deps.presignSeconds);
   const expiresAt = new Date(deps.clock.now().getTime() + deps.presignSeconds * 1000);
   const urls: OutputUrls = {
@@ -134,25 +115,7 @@ export async function buildPayload(event: JobEvent, deps: Pick<DeliverDeps, 'obj
     ...(outputs.cutout !== undefined ? { cutout: await presign(outputs.cutout) } : {}),
     result: await presign(outputs.result),
   };
-  const data: JobEventData = {
-    jobId: r.jobId,
-    status: r.status,
-    source: {
-      bucket: r.source.bucket,
-      key: r.source.key,
-      etag: r.source.etag,
-      ...(r.source.versionId !== undefined ? { versionId: r.source.versionId } : {}),
-    },
-    outputs,
-    urls,
-    urlsExpireAt: expiresAt.toISOString(),
-    ...(r.width !== undefined ? { width: r.width } : {}),
-    ...(r.height !== undefined ? { height: r.height } : {}),
-    model: { name: r.model.name, version: r.model.version },
-    ...(r.error !== undefined ? { error: { code: r.error.code, message: r.error.message } } : {}),
-    ...(r.reprocess !== undefined ? { reprocess: { runId: r.reprocess.runId } } : {}),
-    finishedAt: r.finishedAt,
-  };
+  const data = webhookDataFor(r, urls, expiresAt.toISOString());
   return { type: event.type, timestamp: r.finishedAt, data };
 }
 

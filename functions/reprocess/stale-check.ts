@@ -5,7 +5,7 @@
  * 1000 objects, and asks S3 per object only when a marker cannot prove its case.
  */
 import type { ListedObject, ObjectStore } from '#core/ports';
-import { isUpToDate, staleIndexEtag, staleIndexKey, staleIndexPrefix } from '#ingest/staleness';
+import { isUpToDate, staleIndexEtag, staleIndexKey, staleIndexPrefix } from '#core/results';
 import { mapConcurrent } from './concurrency.ts';
 import { compareKeys } from './lister.ts';
 

@@ -4,10 +4,10 @@
  * set, and outputs live in a per-job folder, so readers never see a half-written set.
  */
 import { ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
-import type { Clock, JobQueue, ObjectStore } from '#core/ports';
-import { resultKeys } from '#core/resources';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
+import type { Clock, JobQueue, ObjectStore, ResultStore } from '#core/ports';
+import { resultKeys } from '#core/results';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
-import { RESULT_METADATA, staleIndexKey } from '#ingest/staleness';
 import { decodeImage, encodeCutout, encodeMask, type DecodedImage } from './image.ts';
 import { maskAtOriginal, preprocess, type InferenceBatcher } from './inference.ts';
 import type { ModelCard } from './model-card.ts';
@@ -21,6 +21,12 @@ export interface ProcessDeps {
   bucket: string;
   maxBytes: number;
   maxPixels: number;
+  /** Where result sets are written; by default #core/results' layout in `bucket` of `store`. */
+  results?: ResultStore;
+}
+
+function resultStore(deps: ProcessDeps): ResultStore {
+  return deps.results ?? new ObjectResultStore(deps.store, deps.bucket);
 }
 
 export type ProcessOutcome =
@@ -54,22 +60,8 @@ function baseResult(job: SegmentJob, card: ModelCard, attempts: number): Omit<Jo
   };
 }
 
-async function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
-  await deps.store.put(deps.bucket, result.outputs.result, JSON.stringify(result, null, 2), {
-    contentType: 'application/json',
-    metadata: {
-      [RESULT_METADATA.jobId]: job.jobId,
-      [RESULT_METADATA.modelVersion]: job.modelVersion,
-      [RESULT_METADATA.sourceEtag]: job.source.etag,
-      [RESULT_METADATA.status]: result.status,
-    },
-  });
-  // The stale-index marker that bulk re-processing lists instead of HEADing every result.json
-  // (#ingest/staleness). After result.json: a crash in between makes the object look stale (done
-  // again once), never up to date without a result. Only a hint, so failing to write it must not
-  // fail, and so re-run, a job whose result is already committed.
-  const marker = staleIndexKey(job.source.key, job.modelVersion);
-  if (marker) await deps.store.put(deps.bucket, marker, job.source.etag, { contentType: 'text/plain' }).catch(() => undefined);
+function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
+  return resultStore(deps).commit(result, job.modelVersion);
 }
 
 async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
@@ -110,11 +102,7 @@ export async function recordFailure(
 /** If this exact job was already committed (a redelivery), re-publish its event and stop. */
 async function alreadyCommitted(deps: ProcessDeps, job: SegmentJob): Promise<JobResult | undefined> {
   if (job.reprocess?.force) return undefined;
-  const key = resultKeys(job.source.key, job.jobId).result;
-  const head = await deps.store.head(deps.bucket, key);
-  if (head?.metadata[RESULT_METADATA.jobId] !== job.jobId) return undefined;
-  const stored = await deps.store.get(deps.bucket, key);
-  return JSON.parse(stored.body.toString('utf8')) as JobResult;
+  return resultStore(deps).readIfCommitted(job.source.key, job.jobId);
 }
 
 /**
@@ -160,8 +148,8 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
   const keys = resultKeys(job.source.key, job.jobId);
   await timed(timings, 'upload', () =>
     Promise.all([
-      deps.store.put(deps.bucket, keys.mask, maskPng, { contentType: 'image/png' }),
-      deps.store.put(deps.bucket, keys.cutout, cutoutPng, { contentType: 'image/png' }),
+      resultStore(deps).putOutput(keys.mask, maskPng, 'image/png'),
+      resultStore(deps).putOutput(keys.cutout, cutoutPng, 'image/png'),
     ]),
   );
   timings.total = Math.round((performance.now() - started) * 10) / 10;

@@ -6,6 +6,7 @@
 import { toPipelineError } from '#core/errors';
 import type { Logger } from '#core/logger';
 import type { JobQueue, ReceivedMessage } from '#core/ports';
+import { segmentJobSchema } from '#core/messages';
 import type { SegmentJob } from '#core/types';
 import { processJob, recordFailure, type ProcessDeps } from './process-job.ts';
 
@@ -132,11 +133,13 @@ export class SegmentWorker {
     const log = { jobId: job?.jobId, objectKey: job?.source?.key };
     const started = performance.now();
     try {
-      if (!job || job.v !== 1 || !job.source?.key) {
-        this.logger.error('malformed job message; leaving it for the DLQ', { stage: 'receive', messageId: m.messageId });
+      const parsed = segmentJobSchema.safeParse(job);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        this.logger.error('malformed job message; leaving it for the DLQ', { stage: 'receive', messageId: m.messageId, error: problems });
         return;
       }
-      const outcome = await processJob(this.deps, job, m.receiveCount);
+      const outcome = await processJob(this.deps, parsed.data, m.receiveCount);
       await this.jobs.delete(receipt());
       if (outcome.kind === 'duplicate') this.stats.duplicates++;
       else this.stats[outcome.kind]++;

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { resultKeys } from '#core/resources';
+import { resultKeys } from '#core/results';
 import type { JobEvent, JobResult } from '#core/types';
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { ObjectNotFoundError } from '#core/errors';
 import type { ObjectStore } from '#core/ports';
-import { resultPrefix } from '#core/resources';
+import { resultPrefix } from '#core/results';
 import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';

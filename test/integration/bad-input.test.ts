@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resultKeys } from '#core/resources';
+import { resultKeys } from '#core/results';
 import type { JobResult } from '#core/types';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import { outputNames } from '../../functions/cli/files.ts';

@@ -16,7 +16,7 @@ import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { systemClock, type JobQueue, type OutgoingMessage, type SendBatchResult } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
-import { jobIdFor } from '#ingest/job-id';
+import { jobIdFor } from '#core/results';
 import { startEmulator, type Emulator } from '#local/emulator';
 import { provisionResources, type ProvisionedResources } from '#local/provision';
 import { FileCheckpointStore, type CheckpointState, type CheckpointStore, type RunIdentity } from '#reprocess/checkpoint';

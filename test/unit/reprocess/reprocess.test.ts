@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock, JobQueue, OutgoingMessage, SendBatchResult } from '#core/ports';
 import type { SegmentJob } from '#core/types';
-import { jobIdFor } from '#ingest/job-id';
-import { staleIndexKey } from '#ingest/staleness';
+import { jobIdFor } from '#core/results';
+import { staleIndexKey } from '#core/results';
 import type { Checkpoint, CheckpointState, CheckpointStore } from '#reprocess/checkpoint';
 import { reprocessPrefix, type ReprocessDeps, type ReprocessOptions } from '#reprocess/reprocess';
-import { RESULT_METADATA } from '#ingest/staleness';
+import { RESULT_METADATA } from '#core/results';
 import { ListingObjectStore } from '#test/listing-store';
 import { InMemoryJobQueue } from '#test/queues';
 
