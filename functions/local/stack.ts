@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   worker?: boolean;
   /** Ports to substitute (fault injection). */
   overrides?: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent> };
+  /** Wraps the object store of every piece, the worker's too (the page's job list sees which photos the worker is reading). */
+  wrapStore?: (store: ObjectStore) => ObjectStore;
   /** Wraps the notify Lambda handler (fault injection: a handler that dies mid-batch). */
   wrapNotify?: (handler: SqsLambdaHandler) => SqsLambdaHandler;
   /** Redrive threshold of both queues and the worker's give-up point. */
@@ -90,7 +92,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
     ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
   });
-  const store = options.overrides?.store ?? new S3ObjectStore(s3);
+  const unwrapped = options.overrides?.store ?? new S3ObjectStore(s3);
+  const store = options.wrapStore ? options.wrapStore(unwrapped) : unwrapped;
 
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const receiver = await startWebhookReceiver({
@@ -116,7 +119,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let worker: BuiltWorker | undefined;
   let workerRun: Promise<void> | undefined;
   const startWorker = async () => {
-    worker = await buildWorker(workerSettings, logger, options.overrides ?? {});
+    worker = await buildWorker(workerSettings, logger, options.wrapStore ? { ...options.overrides, store } : (options.overrides ?? {}));
     workerRun = worker.worker.run();
   };
   // Start the worker whether or not a model version was given (a given one only names the jobs).

@@ -1,0 +1,341 @@
+/**
+ * The page's server in local mode: the page's files (functions/web/build.ts, built in memory at
+ * start) and a small API over the local stack: upload a photo to `incoming/`, the job list (every
+ * source photo with its status: queued, running, succeeded, failed with code and message), the
+ * outputs, and the webhook receiver's deliveries with their verification result. Loopback only,
+ * and requests must name a loopback host (a web page elsewhere cannot rebind a name to it).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
+import type { ListedObject, ObjectStore } from '#core/ports';
+import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
+import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow, JobStatus } from '#web/api';
+import { buildWebBundle, WEB_HEADERS, type WebBundle } from '#web/build';
+import type { LocalStack } from './stack.ts';
+import type { WebhookReceiver } from './webhook-receiver.ts';
+
+/**
+ * Which source photos the worker has started reading: wrap the store the worker uses, and the
+ * job list can say "running" between the download and the commit of result.json.
+ */
+export class SourceReads {
+  private readonly started = new Map<string, number>();
+
+  constructor(private readonly prefix: string = INPUT_PREFIX) {}
+
+  wrap(inner: ObjectStore): ObjectStore {
+    return {
+      get: (bucket, key, options) => {
+        if (key.startsWith(this.prefix)) this.started.set(key, Date.now());
+        return inner.get(bucket, key, options);
+      },
+      head: (bucket, key, options) => inner.head(bucket, key, options),
+      put: (bucket, key, body, options) => inner.put(bucket, key, body, options),
+      list: (bucket, prefix, token, options) => inner.list(bucket, prefix, token, options),
+      presignGet: (bucket, key, seconds) => inner.presignGet(bucket, key, seconds),
+    };
+  }
+
+  /** When the worker last started reading this source (epoch ms), if it has. */
+  startedAt(key: string): number | undefined {
+    return this.started.get(key);
+  }
+
+  forget(key: string): void {
+    this.started.delete(key);
+  }
+}
+
+export interface WebServerOptions {
+  store: ObjectStore;
+  bucket: string;
+  endpoint: string;
+  receiver: Pick<WebhookReceiver, 'url' | 'deliveries' | 'responses' | 'rejected' | 'duplicates'>;
+  reads?: SourceReads;
+  model: string;
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  /** 0 = any free port. Always on 127.0.0.1. */
+  port?: number;
+  /** Built in memory when not given. */
+  bundle?: WebBundle;
+}
+
+export interface WebServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The fields of result.json the page shows (read leniently: a file the page cannot read is a row saying so). */
+interface ResultFile {
+  jobId?: string;
+  status?: 'succeeded' | 'failed';
+  source?: { key?: string; etag?: string };
+  outputs?: { mask?: string; cutout?: string };
+  error?: { code: string; message: string };
+  width?: number;
+  height?: number;
+  timingsMs?: { total?: number };
+  finishedAt?: string;
+}
+
+const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
+
+/** A file name as a key segment: no path, no leading dots, nothing but [A-Za-z0-9._-]. */
+export function safeUploadName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-200);
+  return cleaned || 'photo';
+}
+
+async function listAll(store: ObjectStore, bucket: string, prefix: string): Promise<ListedObject[]> {
+  const all: ListedObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await store.list(bucket, prefix, token);
+    all.push(...page.objects);
+    token = page.nextToken;
+  } while (token);
+  return all;
+}
+
+/** The job list, from the bucket itself: sources under incoming/, committed result.json files. */
+class JobLister {
+  private readonly results = new Map<string, { etag: string; result: ResultFile }>();
+  /** When this server first listed each version of each source (S3 listings carry no useful order). */
+  private readonly seen = new Map<string, { etag: string; at: string }>();
+  private latest?: { at: number; list: Promise<JobList> };
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly bucket: string,
+    private readonly reads: SourceReads | undefined,
+  ) {}
+
+  /** At most one listing per 400 ms, however many pages poll. */
+  list(): Promise<JobList> {
+    const now = Date.now();
+    if (!this.latest || now - this.latest.at > 400) {
+      const list = this.compute();
+      this.latest = { at: now, list };
+      list.catch(() => (this.latest = undefined));
+    }
+    return this.latest.list;
+  }
+
+  private async readResult(o: ListedObject): Promise<ResultFile> {
+    const cached = this.results.get(o.key);
+    if (cached && cached.etag === o.etag) return cached.result;
+    let result: ResultFile;
+    try {
+      result = JSON.parse((await this.store.get(this.bucket, o.key)).body.toString('utf8')) as ResultFile;
+    } catch (err) {
+      result = { status: 'failed', error: { code: 'UNREADABLE', message: `Expected a result.json but could not read it: ${(err as Error).message}` } };
+    }
+    this.results.set(o.key, { etag: o.etag ?? '', result });
+    return result;
+  }
+
+  private async compute(): Promise<JobList> {
+    const [sources, outputs] = await Promise.all([
+      listAll(this.store, this.bucket, INPUT_PREFIX),
+      listAll(this.store, this.bucket, RESULTS_PREFIX),
+    ]);
+    const resultFiles = outputs.filter((o) => o.key.endsWith('/result.json') && !o.key.startsWith(`${RESULTS_PREFIX}.`));
+    const bySource = new Map<string, ResultFile>();
+    await Promise.all(
+      resultFiles.map(async (o) => {
+        const r = await this.readResult(o);
+        bySource.set(r.source?.key ?? o.key.slice(RESULTS_PREFIX.length, -'/result.json'.length), r);
+      }),
+    );
+    const object = (key: string | undefined) => (key ? `api/object?key=${encodeURIComponent(key)}` : undefined);
+    const row = (key: string, r: ResultFile | undefined, status: JobStatus, uploadedAt?: string): JobRow => ({
+      key,
+      status,
+      ...(uploadedAt ? { uploadedAt } : {}),
+      ...(r && (status === 'succeeded' || status === 'failed')
+        ? {
+            ...(r.jobId ? { jobId: r.jobId } : {}),
+            ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
+            ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+            ...(r.outputs?.mask && status === 'succeeded' ? { mask: object(r.outputs.mask)! } : {}),
+            ...(r.outputs?.cutout && status === 'succeeded' ? { cutout: object(r.outputs.cutout)! } : {}),
+            ...(r.width ? { width: r.width, height: r.height! } : {}),
+            ...(r.timingsMs?.total !== undefined ? { totalMs: Math.round(r.timingsMs.total) } : {}),
+          }
+        : {}),
+    });
+    const jobs: JobRow[] = [];
+    for (const s of sources) {
+      const r = bySource.get(s.key);
+      bySource.delete(s.key);
+      let seen = this.seen.get(s.key);
+      if (!seen || seen.etag !== s.etag) this.seen.set(s.key, (seen = { etag: s.etag, at: new Date().toISOString() }));
+      const uploadedAt = seen.at;
+      if (r?.status && unquote(r.source?.etag) === unquote(s.etag)) {
+        this.reads?.forget(s.key);
+        jobs.push(row(s.key, r, r.status, uploadedAt));
+      } else {
+        // No result yet for this version of the photo (a re-upload replaces the old result later).
+        jobs.push(row(s.key, undefined, this.reads?.startedAt(s.key) !== undefined ? 'running' : 'queued', uploadedAt));
+      }
+    }
+    // Results whose source is gone (deleted after processing) still happened.
+    for (const [key, r] of bySource) jobs.push(row(key, r, r.status ?? 'failed'));
+    jobs.sort((a, b) => (b.uploadedAt ?? '').localeCompare(a.uploadedAt ?? '') || a.key.localeCompare(b.key));
+    const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const j of jobs) counts[j.status]++;
+    return { jobs, counts };
+  }
+}
+
+/** Every request the receiver answered, with what the page needs to show about it. */
+export function deliveryList(receiver: WebServerOptions['receiver']): DeliveryList {
+  const payloads = new Map(receiver.deliveries.map((d) => [d.webhookId, d]));
+  const accepted = new Set<string>();
+  const deliveries = receiver.responses.map((r): DeliveryRow => {
+    const d = r.webhookId ? payloads.get(r.webhookId) : undefined;
+    const data = (d?.payload as { data?: { jobId?: string; source?: { key?: string }; error?: { code?: string } } } | undefined)?.data;
+    const verified = r.status !== 401 && r.status !== 404;
+    const duplicate = r.status === 200 && !!r.webhookId && accepted.has(r.webhookId);
+    if (r.status === 200 && r.webhookId) accepted.add(r.webhookId);
+    return {
+      at: r.at,
+      ...(r.webhookId ? { webhookId: r.webhookId } : {}),
+      httpStatus: r.status,
+      verified,
+      duplicate,
+      ...(d ? { type: d.type } : {}),
+      ...(data?.source?.key ? { key: data.source.key } : {}),
+      ...(data?.jobId ? { jobId: data.jobId } : {}),
+      ...(data?.error?.code ? { errorCode: data.error.code } : {}),
+    };
+  });
+  return { deliveries, accepted: receiver.deliveries.length, rejected: receiver.rejected, duplicates: receiver.duplicates };
+}
+
+const COMPRESSIBLE = /^(text\/|application\/(json|wasm|javascript))/;
+
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const bundle = options.bundle ?? (await buildWebBundle());
+  const gzipped = new Map<string, Buffer>();
+  const lister = new JobLister(options.store, options.bucket, options.reads);
+  const info: ApiInfo = {
+    bucket: options.bucket,
+    inputPrefix: INPUT_PREFIX,
+    endpoint: options.endpoint,
+    webhookUrl: options.receiver.url,
+    maxUploadBytes: options.maxUploadBytes,
+    maxInputPixels: options.maxInputPixels,
+    model: options.model,
+  };
+  let port = 0;
+
+  const send = (req: http.IncomingMessage, res: http.ServerResponse, status: number, body: Buffer | string, type: string, path?: string) => {
+    let buf = typeof body === 'string' ? Buffer.from(body) : body;
+    const headers: Record<string, string> = { ...WEB_HEADERS, 'content-type': type, 'cross-origin-resource-policy': 'same-origin', 'cache-control': 'no-cache' };
+    if (buf.length > 1024 && COMPRESSIBLE.test(type) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      let z = path ? gzipped.get(path) : undefined;
+      if (!z) {
+        z = gzipSync(buf, { level: 6 });
+        if (path) gzipped.set(path, z);
+      }
+      buf = z;
+      headers['content-encoding'] = 'gzip';
+      headers.vary = 'accept-encoding';
+    }
+    headers['content-length'] = String(buf.length);
+    res.writeHead(status, headers);
+    res.end(req.method === 'HEAD' ? undefined : buf);
+  };
+  const sendJson = (req: http.IncomingMessage, res: http.ServerResponse, status: number, body: unknown) =>
+    send(req, res, status, JSON.stringify(body), 'application/json');
+
+  const readBody = (req: http.IncomingMessage, max: number) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) {
+          reject(Object.assign(new Error(`Expected a photo of at most ${max} bytes but received more than that`), { status: 413 }));
+          req.destroy();
+        } else chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // DNS rebinding: a page on another site that points its name at 127.0.0.1 sends its own Host.
+    const host = String(req.headers.host ?? '');
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}` && host !== `[::1]:${port}`) {
+      return sendJson(req, res, 421, { error: `Expected Host 127.0.0.1:${port} or localhost:${port} but received ${JSON.stringify(host)}` });
+    }
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    const path = url.pathname;
+    if (req.method === 'POST' && path === '/api/upload') {
+      const name = safeUploadName(url.searchParams.get('name') ?? '');
+      const body = await readBody(req, options.maxUploadBytes);
+      const key = `${INPUT_PREFIX}${name}`;
+      await options.store.put(options.bucket, key, body, { contentType: 'application/octet-stream' });
+      return sendJson(req, res, 201, { key });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD or POST /api/upload but received ${req.method} ${path}` });
+    if (path === '/api/info') return sendJson(req, res, 200, info);
+    if (path === '/api/jobs') return sendJson(req, res, 200, await lister.list());
+    if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(options.receiver));
+    if (path === '/api/object') {
+      const key = url.searchParams.get('key') ?? '';
+      if (!key.startsWith(RESULTS_PREFIX) || !/\.(png|webp|jpe?g)$/.test(key)) {
+        return sendJson(req, res, 400, { error: `Expected the key of an output image under ${RESULTS_PREFIX} but received ${JSON.stringify(key)}` });
+      }
+      const obj = await options.store.get(options.bucket, key).catch(() => undefined);
+      if (!obj) return sendJson(req, res, 404, { error: `Expected an object at ${key} but there is none` });
+      return send(req, res, 200, obj.body, obj.contentType ?? 'image/png');
+    }
+    const file = bundle.files.get(path === '/' ? 'index.html' : path.slice(1));
+    if (!file) return sendJson(req, res, 404, { error: `Expected a file of the page but there is none at ${path}` });
+    return send(req, res, 200, file.body, file.contentType, path);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: Error & { status?: number }) => {
+      if (!res.headersSent) sendJson(req, res, err.status ?? 500, { error: err.message });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The page for a running local stack (`greenscreen dev`, `greenscreen run --web`, the browser test). */
+export function startStackWebServer(
+  stack: Pick<LocalStack, 'store' | 'resources' | 'endpoint' | 'receiver' | 'modelVersion'>,
+  options: { reads?: SourceReads; port?: number; bundle?: WebBundle } = {},
+): Promise<WebServer> {
+  return startWebServer({
+    store: stack.store,
+    bucket: stack.resources.bucket,
+    endpoint: stack.endpoint,
+    receiver: stack.receiver,
+    model: `tiramisu@${stack.modelVersion}`,
+    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+    ...options,
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * The page's image work, on canvases: decode a file to upright sRGB pixels (the browser's decoders,
+ * EXIF orientation applied), and turn a model-size mask into the full-size mask and cut-out.
+ * Resizing for the model is not here: that is #core/segmentation's, as in the worker.
+ */
+import type { InputPlan, Pixels } from '#core/segmentation';
+
+export interface Limits {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+/** The worker's defaults (#core/config): a photo the pipeline would refuse is refused here too. */
+export const DEFAULT_LIMITS: Limits = { maxBytes: 50 * 1024 * 1024, maxPixels: 40_000_000 };
+
+/** A photo the page cannot use, with a code like the pipeline's and a sentence for the person. */
+export class PhotoError extends Error {
+  override readonly name = 'PhotoError';
+  constructor(
+    readonly code: 'IMAGE_TOO_LARGE' | 'INVALID_IMAGE' | 'EMPTY_OBJECT',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DecodedPhoto {
+  bitmap: ImageBitmap;
+  pixels: Pixels;
+  width: number;
+  height: number;
+}
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+
+async function describeHead(file: Blob): Promise<string> {
+  const head = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+  const printable = [...head].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+  return printable
+    ? `text starting ${JSON.stringify(String.fromCharCode(...head))}`
+    : `bytes ${[...head].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function canvas2d(width: number, height: number): { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } {
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('Expected a 2D canvas context but the browser gave none');
+  return { canvas, ctx };
+}
+
+export async function decodePhoto(file: File, limits: Limits = DEFAULT_LIMITS): Promise<DecodedPhoto> {
+  if (file.size === 0) throw new PhotoError('EMPTY_OBJECT', `Expected an image but ${file.name} is empty (0 bytes)`);
+  if (file.size > limits.maxBytes) {
+    throw new PhotoError('IMAGE_TOO_LARGE', `Expected an image of at most ${mb(limits.maxBytes)} but ${file.name} is ${mb(file.size)}`);
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none' });
+  } catch {
+    throw new PhotoError(
+      'INVALID_IMAGE',
+      `Expected a JPEG, PNG, WebP, GIF or AVIF image but ${file.name} is not one this browser can decode (${await describeHead(file)})`,
+    );
+  }
+  const { width, height } = bitmap;
+  if (width * height > limits.maxPixels) {
+    bitmap.close();
+    throw new PhotoError('IMAGE_TOO_LARGE', `Expected an image of at most ${limits.maxPixels} pixels but ${file.name} is ${width}x${height}`);
+  }
+  const { ctx } = canvas2d(width, height);
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, width, height).data;
+  return { bitmap, width, height, pixels: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: 4 } };
+}
+
+/** The model-size mask as a canvas: grey (for showing) or as alpha over black (for cutting out). */
+function maskCanvas(mask: Uint8Array, plan: InputPlan, as: 'grey' | 'alpha'): OffscreenCanvas {
+  const { canvas, ctx } = canvas2d(plan.width, plan.height);
+  const img = ctx.createImageData(plan.width, plan.height);
+  for (let i = 0, j = 0; i < mask.length; i++, j += 4) {
+    const v = mask[i]!;
+    if (as === 'grey') {
+      img.data[j] = img.data[j + 1] = img.data[j + 2] = v;
+      img.data[j + 3] = 255;
+    } else {
+      img.data[j + 3] = v;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/** The mask at the photo's size (bilinear upsampling, as the worker's) into `target`. */
+export function drawMask(target: HTMLCanvasElement, mask: Uint8Array, plan: InputPlan, width: number, height: number): void {
+  target.width = width;
+  target.height = height;
+  const ctx = target.getContext('2d')!;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'low';
+  ctx.drawImage(maskCanvas(mask, plan, 'grey'), 0, 0, width, height);
+}
+
+/** The cut-out at the photo's size: the photo with alpha = mask; fully transparent pixels are empty. */
+export function drawCutout(target: HTMLCanvasElement, photo: DecodedPhoto, mask: Uint8Array, plan: InputPlan): void {
+  target.width = photo.width;
+  target.height = photo.height;
+  const ctx = target.getContext('2d')!;
+  ctx.globalCompositeOperation = 'source-over';
+  ctx.drawImage(photo.bitmap, 0, 0);
+  ctx.globalCompositeOperation = 'destination-in';
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'low';
+  ctx.drawImage(maskCanvas(mask, plan, 'alpha'), 0, 0, photo.width, photo.height);
+  ctx.globalCompositeOperation = 'source-over';
+}
+
+export type Background = { kind: 'checker' } | { kind: 'colour'; colour: string } | { kind: 'image'; image: ImageBitmap };
+
+/** The cut-out over a background, at the photo's size (a picked image covers it, centred). */
+export function composite(cutout: HTMLCanvasElement, background: Background): HTMLCanvasElement {
+  const out = document.createElement('canvas');
+  out.width = cutout.width;
+  out.height = cutout.height;
+  const ctx = out.getContext('2d')!;
+  if (background.kind === 'colour') {
+    ctx.fillStyle = background.colour;
+    ctx.fillRect(0, 0, out.width, out.height);
+  } else if (background.kind === 'image') {
+    const { image } = background;
+    const scale = Math.max(out.width / image.width, out.height / image.height);
+    const w = image.width * scale, h = image.height * scale;
+    ctx.drawImage(image, (out.width - w) / 2, (out.height - h) / 2, w, h);
+  } else {
+    const size = Math.max(8, Math.round(Math.min(out.width, out.height) / 40));
+    for (let y = 0; y < out.height; y += size) {
+      for (let x = 0; x < out.width; x += size) {
+        ctx.fillStyle = ((x + y) / size) % 2 === 0 ? '#ffffff' : '#cccccc';
+        ctx.fillRect(x, y, size, size);
+      }
+    }
+  }
+  ctx.drawImage(cutout, 0, 0);
+  return out;
+}
+
+export function toBlob(canvas: HTMLCanvasElement, type: 'image/png' | 'image/webp'): Promise<Blob> {
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`Expected the browser to encode ${type} but it could not`))), type, 0.92),
+  );
+}
