@@ -6,6 +6,7 @@ import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
 import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
 import { startLocalStack } from '#local/stack';
+import { SourceReads, startStackWebServer } from '#local/web-server';
 import type { ExecutionProviderChoice } from '#segment/model';
 import { keyFor, listImages } from './files.ts';
 import { Progress } from './progress.ts';
@@ -17,8 +18,9 @@ Usage:
   greenscreen run <inputDir> --out <outDir> [--batch 4] [--threads N] [--provider auto|cpu|cuda] [--timeout S]
       Start the local stack, upload every image, wait for every job, write
       <outDir>/<stem>/{mask.png,cutout.png,result.json}, <outDir>/webhooks.jsonl, <outDir>/contact-sheet.jpg.
-  greenscreen dev [--port 4566]
-      The same stack, long-running. Upload with \`greenscreen upload\` or \`aws s3 cp --endpoint-url\`.
+  greenscreen dev [--port 4566] [--web-port 4567]
+      The same stack, long-running. Upload with \`greenscreen upload\` or \`aws s3 cp --endpoint-url\`;
+      the page at http://127.0.0.1:4567/ cuts photos out in the browser and shows the pipeline's jobs and webhooks.
   greenscreen upload <file|dir>... [--endpoint http://127.0.0.1:4566] [--bucket B]
   greenscreen status [--endpoint http://127.0.0.1:4566] [--bucket B] [--json]
   greenscreen eval <setDir>[:split] ... [--split test] [--limit N] [--json] [--out dir] [--threads 2]
@@ -34,6 +36,7 @@ const common = {
   provider: { type: 'string' },
   timeout: { type: 'string' },
   port: { type: 'string' },
+  'web-port': { type: 'string' },
   endpoint: { type: 'string' },
   bucket: { type: 'string' },
   split: { type: 'string' },
@@ -113,15 +116,19 @@ async function dispatch(argv: string[]): Promise<number> {
       return s.lost === 0 ? 0 : 1;
     }
     case 'dev': {
+      const reads = new SourceReads();
       const stack = await startLocalStack({
+        wrapStore: (store) => reads.wrap(store),
         port: num(v.port, 'port') ?? 4566,
         batchSize: num(v.batch, 'batch') ?? 4,
         threads: num(v.threads, 'threads') ?? 0,
         provider,
         logger: (await import('#core/logger')).createLogger('local'),
       });
+      const web = await startStackWebServer(stack, { reads, port: num(v['web-port'], 'web-port') ?? 4567 });
       process.stdout.write(
         `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket}\n` +
+          `  page:     ${web.url}   (photos cut out in the browser; the pipeline's jobs and webhooks)\n` +
           `  upload:   npx greenscreen upload photo.jpg   (or: aws s3 cp photo.jpg s3://${stack.resources.bucket}/${INPUT_PREFIX} --endpoint-url ${stack.endpoint})\n` +
           `  status:   npx greenscreen status\n` +
           `  webhooks: ${stack.receiver.url} (secret ${stack.webhookSecret})\n` +
@@ -132,6 +139,7 @@ async function dispatch(argv: string[]): Promise<number> {
         process.once('SIGTERM', resolve);
       });
       process.stderr.write('stopping: finishing in-flight jobs…\n');
+      await web.close();
       await stack.stop();
       return 0;
     }
