@@ -6,7 +6,7 @@
  *   npm run bench:imgly -- [--set ../shared/data/ccp] [--split test] [--limit N] [--threads 2] [--json]
  *
  * Per photo and model: the time from the JPEG's bytes to a soft mask at the photo's size (ours:
- * decode -> preprocess -> session -> maskAtOriginal, as `greenscreen eval`; imgly: its
+ * decode -> the segmenter (#segment/inference), as the worker and `greenscreen eval`; imgly: its
  * removeBackground with raw RGBA output, whose alpha is the mask), after one warm-up photo each
  * (which also absorbs imgly's model load), and IoU against the ground truth (scoreMask, >= 128).
  *
@@ -30,9 +30,8 @@ import sharp from 'sharp';
 import { listPairs } from '../functions/cli/eval.ts';
 import { median, scoreMask } from '../functions/cli/metrics.ts';
 import { decodeImage, sniffFormat } from '../functions/segment/image.ts';
-import { InferenceBatcher, maskAtOriginal, preprocess } from '../functions/segment/inference.ts';
+import { createSegmenter } from '../functions/segment/inference.ts';
 import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
-import { createModelSession } from '../functions/segment/model.ts';
 
 const { values } = parseArgs({
   options: {
@@ -121,20 +120,19 @@ function totals(rows: Row[], firstMs: number): Totals {
   };
 }
 
-let ids = await listPairs(SET, SPLIT);
-if (LIMIT) ids = ids.slice(0, LIMIT);
+let pairs = await listPairs(SET, SPLIT);
+if (LIMIT) pairs = pairs.slice(0, LIMIT);
+const ids = pairs.map((p) => p.id);
 if (!ids.length) throw new Error(`Expected photos in ${SET} (split ${SPLIT}) but found none`);
 
 const tLoad0 = performance.now();
 const loaded = await loadModelCard(cardPathFor('tiramisu'));
-const session = await createModelSession(loaded, { provider: 'cpu', threads: THREADS });
-const batcher = new InferenceBatcher(session, loaded.card, 1);
+const segmenter = await createSegmenter(loaded, { provider: 'cpu', threads: THREADS });
+const { session } = segmenter;
 const oursLoadMs = performance.now() - tLoad0;
 const ours = async (bytes: Buffer): Promise<{ mask: Buffer; width: number; height: number }> => {
   const img = await decodeImage(bytes, { maxPixels: 1e8 });
-  const pre = await preprocess(img, loaded.card);
-  const prob = await batcher.infer(pre);
-  return { mask: await maskAtOriginal(prob, pre.plan, img.width, img.height), width: img.width, height: img.height };
+  return { mask: (await segmenter.segment(img)).mask, width: img.width, height: img.height };
 };
 
 const imgly = await loadImgly();
@@ -165,7 +163,7 @@ const first: Record<'ours' | 'imgly', number> = { ours: 0, imgly: 0 };
 
 // Warm-up on the first photo (untimed in the medians; imgly loads its model here).
 {
-  const bytes = await readFile(join(SET, 'images', `${ids[0]}.jpg`));
+  const bytes = await readFile(pairs[0]!.image);
   for (const m of models) {
     const t0 = performance.now();
     await m.run(bytes);
@@ -174,9 +172,9 @@ const first: Record<'ours' | 'imgly', number> = { ours: 0, imgly: 0 };
 }
 log(`warm-up (${ids[0]}): ours ${first.ours.toFixed(0)} ms (+ ${oursLoadMs.toFixed(0)} ms load before), imgly ${first.imgly.toFixed(0)} ms (incl. its model load)`);
 
-for (const [i, id] of ids.entries()) {
-  const bytes = await readFile(join(SET, 'images', `${id}.jpg`));
-  const truth = await readTruth(join(SET, 'masks', `${id}.png`));
+for (const [i, { id, image, mask }] of pairs.entries()) {
+  const bytes = await readFile(image);
+  const truth = await readTruth(mask);
   const line: string[] = [];
   for (const m of models) {
     const t0 = performance.now();
@@ -191,7 +189,7 @@ for (const [i, id] of ids.entries()) {
   }
   log(`[${i + 1}/${ids.length}] ${id}  ${line.join('   ')}`);
 }
-await session.release();
+await segmenter.release();
 
 const o = totals(rows.ours, first.ours);
 const t = totals(rows.imgly, first.imgly);

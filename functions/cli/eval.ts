@@ -1,130 +1,298 @@
 /**
- * `greenscreen eval <setDir>`: quality and speed of the shipped model through the serving code
- * path (decode -> preprocess -> ONNX -> upsample, the worker's own modules).
+ * `greenscreen eval <setDir>[:split] ...`: quality and speed of the shipped model, set by set,
+ * through the serving code path (decode -> the segmenter of #segment/inference: pre-process -> ONNX
+ * -> upsample), as the worker runs it.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '#segment/image';
-import { InferenceBatcher, maskAtOriginal, preprocess } from '#segment/inference';
+import { createSegmenter } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { createModelSession, type ExecutionProviderChoice } from '#segment/model';
+import type { ExecutionProviderChoice } from '#segment/model';
 import { contactSheet } from './contact-sheet.ts';
 import { median, scoreMask } from './metrics.ts';
+import { Progress } from './progress.ts';
+
+/** One labelled set to score: `<dir>/images/<id>.{jpg,jpeg,png}`, `<dir>/masks/<id>.png`, optional `<dir>/ignore/<id>.png`. */
+export interface EvalSet {
+  dir: string;
+  /** A split of `<dir>/split.json`; absent = every image that has a mask. */
+  split?: string;
+  /** Row name, e.g. `pfcn/val`. */
+  name: string;
+}
 
 export interface EvalOptions {
-  setDir: string;
-  split?: string;
+  sets: EvalSet[];
+  /** First N photos of each set. */
   limit?: number;
   threads: number;
   provider: ExecutionProviderChoice;
   modelCard?: string;
+  /** Where the worst-12 contact sheets go (one per set); none when absent. */
   outDir?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface EvalSummary {
-  n: number;
-  meanIoU: number;
+export interface SetScores {
+  /** Σ intersections / Σ unions over the set. */
   datasetIoU: number;
-  mae: number;
+  meanIoU: number;
   boundaryF: number;
+  mae: number;
+  n: number;
+  /** Median ms per photo in this set: decode + pre-process + model + upsample. */
   msPerImage: number;
-  modelMsPerImage: number;
-  model: string;
-  provider: string;
+}
+
+export interface SetResult extends SetScores {
   perImage: { id: string; iou: number; ms: number }[];
   worstSheet?: string;
 }
 
-export async function listPairs(setDir: string, split?: string): Promise<string[]> {
-  const splitFile = join(setDir, 'split.json');
-  if (split) {
-    if (!existsSync(splitFile)) throw new Error(`Expected ${splitFile} for --split ${split} but it does not exist`);
-    const splits = JSON.parse(await readFile(splitFile, 'utf8')) as Record<string, string[]>;
-    const ids = splits[split];
-    if (!ids) throw new Error(`Expected a split in [${Object.keys(splits).join(', ')}] but received ${JSON.stringify(split)}`);
-    return [...ids].sort();
-  }
-  const files = await readdir(join(setDir, 'images'));
-  return files
-    .filter((f) => /\.(jpe?g|png)$/i.test(f))
-    .map((f) => basename(f, extname(f)))
-    .filter((id) => existsSync(join(setDir, 'masks', `${id}.png`)))
-    .sort();
+export interface EvalReport {
+  sets: Record<string, SetResult>;
+  /** Across sets: the mean of per-set dataset IoU, and the lowest one (no set may collapse). */
+  summary: { meanDatasetIoU: number; minDatasetIoU: number; minSet: string };
+  n: number;
+  /** Median over every photo of every set. */
+  msPerImage: number;
+  /** Mean time inside the session per photo. */
+  modelMsPerImage: number;
+  model: string;
+  provider: string;
 }
 
-async function readTruth(path: string, width: number, height: number): Promise<Buffer> {
+export interface Pair {
+  id: string;
+  image: string;
+  mask: string;
+  ignore?: string;
+}
+
+const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
+
+/** `../data/pfcn:val` -> pfcn, split val. A path that exists as a folder is never split at a colon. */
+export function parseSetArg(arg: string, defaultSplit?: string): EvalSet {
+  const m = /^(.*):([\w.-]+)$/.exec(arg);
+  const [dir, split] = m && !existsSync(arg) ? [m[1]!, m[2]!] : [arg, defaultSplit];
+  const name = `${basename(resolve(dir))}/${split ?? 'all'}`;
+  return split ? { dir, split, name } : { dir, name };
+}
+
+/** The labelled pairs of a set (sorted by id): each id's image in whichever of .jpg/.jpeg/.png exists. */
+export async function listPairs(setDir: string, split?: string): Promise<Pair[]> {
+  const imagesDir = join(setDir, 'images');
+  if (!existsSync(imagesDir)) throw new Error(`Expected a labelled set with an images/ folder at ${setDir} but ${imagesDir} does not exist`);
+  const byId = new Map<string, string>();
+  for (const f of (await readdir(imagesDir)).sort()) {
+    const ext = extname(f).toLowerCase();
+    if (IMAGE_EXTENSIONS.includes(ext) && !byId.has(basename(f, extname(f)))) byId.set(basename(f, extname(f)), join(imagesDir, f));
+  }
+  let ids: string[];
+  if (split) {
+    const splitFile = join(setDir, 'split.json');
+    if (!existsSync(splitFile)) throw new Error(`Expected ${splitFile} for split ${split} but it does not exist`);
+    const splits = JSON.parse(await readFile(splitFile, 'utf8')) as Record<string, string[]>;
+    const listed = splits[split];
+    if (!listed) throw new Error(`Expected a split of ${setDir} in [${Object.keys(splits).join(', ')}] but received ${JSON.stringify(split)}`);
+    const missing = listed.filter((id) => !byId.has(id));
+    if (missing.length) {
+      throw new Error(`Expected an image (${IMAGE_EXTENSIONS.join(', ')}) in ${imagesDir} for every id of split ${split} but ${missing.length} have none, e.g. ${missing[0]}`);
+    }
+    ids = [...listed].sort();
+  } else {
+    ids = [...byId.keys()].filter((id) => existsSync(join(setDir, 'masks', `${id}.png`))).sort();
+  }
+  return ids.map((id) => {
+    const ignore = join(setDir, 'ignore', `${id}.png`);
+    return { id, image: byId.get(id)!, mask: join(setDir, 'masks', `${id}.png`), ...(existsSync(ignore) ? { ignore } : {}) };
+  });
+}
+
+async function readGrey(path: string, what: string, width: number, height: number): Promise<Buffer> {
   const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height) {
-    throw new Error(`Expected mask ${path} to be ${width}x${height} (like its photo) but it is ${info.width}x${info.height}`);
+    throw new Error(`Expected ${what} ${path} to be ${width}x${height} (like its photo) but it is ${info.width}x${info.height}`);
   }
   return data;
 }
 
-export async function runEval(options: EvalOptions): Promise<EvalSummary> {
-  const loaded = await loadModelCard(options.modelCard ?? cardPathFor('tiramisu'));
-  const session = await createModelSession(loaded, { provider: options.provider, threads: options.threads });
-  const batcher = new InferenceBatcher(session, loaded.card, 1);
-  let ids = await listPairs(options.setDir, options.split);
-  if (options.limit) ids = ids.slice(0, options.limit);
-  const perImage: EvalSummary['perImage'] = [];
-  const preds = new Map<string, Buffer>();
-  let inter = 0, union = 0, mae = 0, bf = 0;
-  // Warm-up run so the first image's time is not the session's first-run cost.
-  if (ids.length) {
-    const img = await decodeImage(await readFile(join(options.setDir, 'images', `${ids[0]}.jpg`)), { maxPixels: 1e8 });
-    await batcher.infer(await preprocess(img, loaded.card));
-  }
-  const modelMsBefore = batcher.stats.modelMs;
-  for (const [i, id] of ids.entries()) {
-    const bytes = await readFile(join(options.setDir, 'images', `${id}.jpg`));
-    const t0 = performance.now();
-    const img = await decodeImage(bytes, { maxPixels: 1e8 });
-    const pre = await preprocess(img, loaded.card);
-    const prob = await batcher.infer(pre);
-    const mask = await maskAtOriginal(prob, pre.plan, img.width, img.height);
-    const ms = performance.now() - t0;
-    const truth = await readTruth(join(options.setDir, 'masks', `${id}.png`), img.width, img.height);
-    const s = scoreMask(mask, truth, img.width, img.height);
-    inter += s.intersection;
-    union += s.union;
-    mae += s.mae;
-    bf += s.boundaryF;
-    perImage.push({ id, iou: s.iou, ms });
-    preds.set(id, await sharp(mask, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer());
-    options.onProgress?.(i + 1, ids.length);
-  }
-  await session.release();
-  const n = perImage.length;
-  const summary: EvalSummary = {
+/** Reduces per-photo scores to a set's figures. */
+export function setScores(rows: readonly { iou: number; ms: number; intersection: number; union: number; mae: number; boundaryF: number }[]): SetScores {
+  const n = rows.length;
+  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
+  const union = sum((r) => r.union);
+  return {
+    datasetIoU: union ? sum((r) => r.intersection) / union : n ? 1 : 0,
+    meanIoU: n ? sum((r) => r.iou) / n : 0,
+    boundaryF: n ? sum((r) => r.boundaryF) / n : 0,
+    mae: n ? sum((r) => r.mae) / n : 0,
     n,
-    meanIoU: perImage.reduce((a, p) => a + p.iou, 0) / Math.max(1, n),
-    datasetIoU: union ? inter / union : 0,
-    mae: mae / Math.max(1, n),
-    boundaryF: bf / Math.max(1, n),
-    msPerImage: median(perImage.map((p) => p.ms)),
-    modelMsPerImage: (batcher.stats.modelMs - modelMsBefore) / Math.max(1, n),
-    model: `${loaded.card.name}@${loaded.card.version}`,
-    provider: session.provider,
-    perImage,
+    msPerImage: median(rows.map((r) => r.ms)),
   };
-  if (options.outDir && n) {
-    await mkdir(options.outDir, { recursive: true });
-    const worst = [...perImage].sort((a, b) => a.iou - b.iou).slice(0, 12);
-    const rows = await Promise.all(
-      worst.map(async (w) => ({
-        label: `${w.id}  IoU ${w.iou.toFixed(3)}   (photo | truth | prediction)`,
-        cells: [
-          await readFile(join(options.setDir, 'images', `${w.id}.jpg`)),
-          await readFile(join(options.setDir, 'masks', `${w.id}.png`)),
-          preds.get(w.id)!,
-        ],
-      })),
-    );
-    summary.worstSheet = join(options.outDir, 'eval-worst.jpg');
-    await writeFile(summary.worstSheet, await contactSheet(rows));
+}
+
+export async function runEval(options: EvalOptions): Promise<EvalReport> {
+  if (!options.sets.length) throw new Error('Expected at least one set to evaluate but received none');
+  const names = options.sets.map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new Error(`Expected each set once but ${dup} is given twice`);
+  const lists = await Promise.all(
+    options.sets.map(async (s) => {
+      const pairs = await listPairs(s.dir, s.split);
+      return options.limit ? pairs.slice(0, options.limit) : pairs;
+    }),
+  );
+  const total = lists.reduce((a, l) => a + l.length, 0);
+  const loaded = await loadModelCard(options.modelCard ?? cardPathFor('tiramisu'));
+  const segmenter = await createSegmenter(loaded, { provider: options.provider, threads: options.threads });
+  try {
+    // Warm-up run so the first photo's time is not the session's first-run cost.
+    const first = lists.find((l) => l.length)?.[0];
+    if (first) await segmenter.segment(await decodeImage(await readFile(first.image), { maxPixels: 1e8 }));
+    const modelMsBefore = segmenter.batcher.stats.modelMs;
+    const sets: Record<string, SetResult> = {};
+    const allMs: number[] = [];
+    let done = 0;
+    for (const [k, set] of options.sets.entries()) {
+      const rows: (Parameters<typeof setScores>[0][number] & { id: string })[] = [];
+      const preds = new Map<string, Buffer>();
+      for (const pair of lists[k]!) {
+        const bytes = await readFile(pair.image);
+        const t0 = performance.now();
+        const img = await decodeImage(bytes, { maxPixels: 1e8 });
+        const { mask } = await segmenter.segment(img);
+        const ms = performance.now() - t0;
+        const truth = await readGrey(pair.mask, 'mask', img.width, img.height);
+        const ignore = pair.ignore ? await readGrey(pair.ignore, 'ignore mask', img.width, img.height) : undefined;
+        const s = scoreMask(mask, truth, img.width, img.height, ignore);
+        rows.push({ id: pair.id, ms, ...s });
+        allMs.push(ms);
+        if (options.outDir) preds.set(pair.id, await sharp(mask, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer());
+        options.onProgress?.(++done, total);
+      }
+      const result: SetResult = { ...setScores(rows), perImage: rows.map((r) => ({ id: r.id, iou: r.iou, ms: r.ms })) };
+      if (options.outDir && rows.length) result.worstSheet = await worstSheet(options.outDir, set, lists[k]!, rows, preds);
+      sets[set.name] = result;
+    }
+    const ranked = Object.entries(sets).sort((a, b) => a[1].datasetIoU - b[1].datasetIoU);
+    return {
+      sets,
+      summary: {
+        meanDatasetIoU: ranked.reduce((a, [, s]) => a + s.datasetIoU, 0) / ranked.length,
+        minDatasetIoU: ranked[0]![1].datasetIoU,
+        minSet: ranked[0]![0],
+      },
+      n: total,
+      msPerImage: median(allMs),
+      modelMsPerImage: (segmenter.batcher.stats.modelMs - modelMsBefore) / Math.max(1, total),
+      model: `${loaded.card.name}@${loaded.card.version}`,
+      provider: segmenter.session.provider,
+    };
+  } finally {
+    await segmenter.release();
   }
-  return summary;
+}
+
+/** photo | truth | prediction for the 12 lowest IoUs of a set: `<outDir>/<set>-<split>-worst.jpg`. */
+async function worstSheet(
+  outDir: string,
+  set: EvalSet,
+  pairs: readonly Pair[],
+  rows: readonly { id: string; iou: number }[],
+  preds: Map<string, Buffer>,
+): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const byId = new Map(pairs.map((p) => [p.id, p]));
+  const worst = [...rows].sort((a, b) => a.iou - b.iou).slice(0, 12);
+  const sheet = await contactSheet(
+    await Promise.all(
+      worst.map(async (w) => ({
+        label: `${set.name} ${w.id}  IoU ${w.iou.toFixed(3)}   (photo | truth | prediction)`,
+        cells: [await readFile(byId.get(w.id)!.image), await readFile(byId.get(w.id)!.mask), preds.get(w.id)!],
+      })),
+    ),
+  );
+  const path = join(outDir, `${set.name.replace(/[^\w.-]+/g, '-')}-worst.jpg`);
+  await writeFile(path, sheet);
+  return path;
+}
+
+/** The table a person reads: one row per set, then the all-sets summary. */
+export function formatReport(r: EvalReport): string {
+  const head = ['set', 'n', 'dataset IoU', 'mean IoU', 'boundary F', 'MAE', 'ms/image'];
+  const rows = Object.entries(r.sets).map(([name, s]) => [
+    name, String(s.n), s.datasetIoU.toFixed(4), s.meanIoU.toFixed(4), s.boundaryF.toFixed(4), s.mae.toFixed(4), s.msPerImage.toFixed(1),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')}\n`;
+  return (
+    `model ${r.model} on ${r.provider}, ${r.n} images in ${rows.length} set(s)\n` +
+    line(head) +
+    rows.map(line).join('') +
+    `  all sets: mean of dataset IoU ${r.summary.meanDatasetIoU.toFixed(4)}, min ${r.summary.minDatasetIoU.toFixed(4)} (${r.summary.minSet})\n` +
+    `  ms/image ${r.msPerImage.toFixed(1)} median (decode + pre-process + model + upsample); model ${r.modelMsPerImage.toFixed(1)} mean\n` +
+    Object.entries(r.sets)
+      .filter(([, s]) => s.worstSheet)
+      .map(([name, s]) => `  worst 12 of ${name}: ${s.worstSheet}\n`)
+      .join('')
+  );
+}
+
+/** The `--json` line: per-set figures, the summary and speed (one set also repeats its figures at the top, as before). */
+export function reportJson(r: EvalReport): Record<string, unknown> {
+  const sets = Object.fromEntries(
+    Object.entries(r.sets).map(([name, s]) => [
+      name,
+      { datasetIoU: s.datasetIoU, meanIoU: s.meanIoU, boundaryF: s.boundaryF, mae: s.mae, n: s.n, msPerImage: s.msPerImage },
+    ]),
+  );
+  const only = Object.values(sets).length === 1 ? Object.values(sets)[0] : undefined;
+  return {
+    ...(only ?? {}),
+    sets,
+    summary: r.summary,
+    n: r.n,
+    msPerImage: r.msPerImage,
+    modelMsPerImage: r.modelMsPerImage,
+    model: r.model,
+    provider: r.provider,
+  };
+}
+
+export interface EvalCliOptions {
+  /** `<setDir>[:split]` arguments, as typed. */
+  sets: string[];
+  /** Split for sets given without `:split`. */
+  split?: string;
+  limit?: number;
+  threads: number;
+  provider: ExecutionProviderChoice;
+  outDir: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** `greenscreen eval`, after its flags are parsed (functions/cli/main.ts): the table, then the JSON line. */
+export async function evalCli(o: EvalCliOptions): Promise<number> {
+  if (!o.sets.length) throw new Error('Expected at least one <setDir>[:split] but received none');
+  const progress = new Progress('evaluating', undefined, process.stderr, o.quiet);
+  const report = await runEval({
+    sets: o.sets.map((p) => parseSetArg(p, o.split)),
+    ...(o.limit ? { limit: o.limit } : {}),
+    threads: o.threads,
+    provider: o.provider,
+    outDir: o.outDir,
+    onProgress: (d, total) => {
+      progress.setTotal(total);
+      progress.update(d);
+    },
+  });
+  progress.done();
+  process.stdout.write(formatReport(report));
+  if (o.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
+  return 0;
 }

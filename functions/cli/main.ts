@@ -24,7 +24,7 @@ Usage:
   greenscreen upload <file|dir>... [--endpoint http://127.0.0.1:4566] [--bucket B]
   greenscreen status [--endpoint http://127.0.0.1:4566] [--bucket B] [--json]
   greenscreen eval <setDir>[:split] ... [--split test] [--limit N] [--json] [--out dir] [--threads 2]
-      Quality and speed of the shipped model, set by set, through the serving code (see \`greenscreen eval --help\`).
+      Quality and speed of the shipped model, set by set, through the serving code (dataset IoU, mean IoU, boundary F, MAE, ms/image).
   greenscreen reprocess --prefix <p> [--force] [--model V] [--dry-run] [--concurrency N] [--rate R]
       Re-run a prefix (see \`greenscreen reprocess --help\`).
 `;
@@ -75,10 +75,6 @@ async function dispatch(argv: string[]): Promise<number> {
   if (command === 'reprocess') {
     const { reprocessCommand } = await import('./reprocess.ts');
     return reprocessCommand(rest);
-  }
-  if (command === 'eval') {
-    const { evalCommand } = await import('./eval.ts');
-    return evalCommand(rest);
   }
   const { values: v, positionals } = parseArgs({ args: rest, options: common, allowPositionals: true });
   if (v.help) {
@@ -186,6 +182,23 @@ async function dispatch(argv: string[]): Promise<number> {
       if (v.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) process.stdout.write(`${r.status.padEnd(9)} ${r.key}${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`);
       return 0;
+    }
+    case 'eval': {
+      if (!positionals.length) {
+        process.stderr.write('Expected: greenscreen eval <setDir>[:split] ... [--split test]\n');
+        return 2;
+      }
+      const { evalCli } = await import('./eval.ts');
+      return evalCli({
+        sets: positionals,
+        ...(v.split ? { split: v.split } : {}),
+        ...(v.limit ? { limit: num(v.limit, 'limit')! } : {}),
+        threads: num(v.threads, 'threads') ?? 2,
+        provider,
+        outDir: v.out ?? '.greenscreen/eval',
+        json: v.json === true,
+        quiet: v.quiet === true,
+      });
     }
     default:
       process.stderr.write(`Unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

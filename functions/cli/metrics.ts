@@ -70,18 +70,32 @@ export function dilate(bin: Uint8Array, width: number, height: number, r: number
 
 /**
  * IoU, MAE and the boundary F-measure (DAVIS-style: boundary pixels count as matched within a
- * tolerance of 0.75% of the image diagonal).
+ * tolerance of 0.75% of the image diagonal). With `ignore` (255 = label unknown, e.g. camvid's
+ * bicyclists and void), those pixels count nowhere: not in IoU, not in MAE, not as boundary pixels.
  */
-export function scoreMask(pred: Uint8Array | Buffer, truth: Uint8Array | Buffer, width: number, height: number): MaskScores {
-  if (pred.length !== truth.length || pred.length !== width * height) {
-    throw new Error(`Expected two ${width}x${height} masks but received ${pred.length} and ${truth.length} pixels`);
+export function scoreMask(
+  pred: Uint8Array | Buffer,
+  truth: Uint8Array | Buffer,
+  width: number,
+  height: number,
+  ignore?: Uint8Array | Buffer,
+): MaskScores {
+  if (pred.length !== truth.length || pred.length !== width * height || (ignore && ignore.length !== pred.length)) {
+    throw new Error(
+      `Expected ${ignore ? 'three' : 'two'} ${width}x${height} masks but received ${pred.length}, ${truth.length}` +
+        `${ignore ? ` and ${ignore.length}` : ''} pixels`,
+    );
   }
   const p = binarise(pred);
   const t = binarise(truth);
+  const skip = ignore ? binarise(ignore) : undefined;
   let inter = 0;
   let union = 0;
   let absErr = 0;
+  let counted = 0;
   for (let i = 0; i < p.length; i++) {
+    if (skip?.[i]) continue;
+    counted++;
     inter += p[i]! & t[i]!;
     union += p[i]! | t[i]!;
     absErr += Math.abs(pred[i]! - truth[i]!);
@@ -93,13 +107,14 @@ export function scoreMask(pred: Uint8Array | Buffer, truth: Uint8Array | Buffer,
   const dt = dilate(bt, width, height, r);
   let nbp = 0, nbt = 0, hitP = 0, hitT = 0;
   for (let i = 0; i < bp.length; i++) {
+    if (skip?.[i]) continue;
     if (bp[i]) { nbp++; hitP += dt[i]!; }
     if (bt[i]) { nbt++; hitT += dp[i]!; }
   }
   const precision = nbp ? hitP / nbp : nbt ? 0 : 1;
   const recall = nbt ? hitT / nbt : nbp ? 0 : 1;
   const boundaryF = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-  return { intersection: inter, union, iou: union ? inter / union : 1, mae: absErr / (255 * p.length), boundaryF };
+  return { intersection: inter, union, iou: union ? inter / union : 1, mae: counted ? absErr / (255 * counted) : 0, boundaryF };
 }
 
 export function median(xs: readonly number[]): number {
