@@ -106,6 +106,7 @@ function select(photo: Photo): void {
   renderItem(photo);
   showError(photo.error ? `${photo.name}: ${photo.error.message}` : photo.uploadError);
   const section = $('result');
+  $('local-result').hidden = !photo.result;
   if (!photo.result || !photo.decoded) {
     section.hidden = !photo.key;
     $('result-name').textContent = `— ${photo.name}`;
@@ -338,6 +339,7 @@ function renderServer(): void {
   if (job?.cutout && cutout.getAttribute('src') !== job.cutout) cutout.src = job.cutout;
   if (!job?.mask) mask.removeAttribute('src');
   if (!job?.cutout) cutout.removeAttribute('src');
+  $('server-images').hidden = !job?.mask;
 }
 
 let lastJobsJson = '';

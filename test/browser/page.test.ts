@@ -1,0 +1,237 @@
+/**
+ * The page in a real browser (Debian's Chromium, headless, no GPU, network beyond 127.0.0.1
+ * aborted) against a real local stack: the model loads and runs in the page, its mask matches
+ * onnxruntime-node's, an upload becomes a succeeded job with its images and a verified webhook,
+ * a corrupt file shows its failure code, and the page works from the keyboard. A screenshot of
+ * each step goes to test-output/browser/ (kept, whatever the outcome).
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INPUT_PREFIX } from '#core/resources';
+import { startLocalStack, type LocalStack } from '#local/stack';
+import { SourceReads, startStackWebServer, type WebServer } from '#local/web-server';
+import { createModelSession, type ModelSession } from '#segment/model';
+import { cardPathFor, loadModelCard, type ModelCard } from '#segment/model-card';
+import { launchBrowser, Screenshots, type BrowserSession } from '#test/browser';
+import { photoPath } from '#test/images';
+import { compareProbabilities, segmentInNode } from '#test/mask-parity';
+
+const SHOTS = join(import.meta.dirname, '../../test-output/browser');
+const shots = new Screenshots(SHOTS);
+
+interface PagePhoto {
+  name: string;
+  status: 'working' | 'done' | 'failed';
+  key?: string;
+  error?: { code: string; message: string };
+  plan?: { width: number; height: number };
+  mask?: number[];
+  probabilities?: number[];
+}
+
+/** Photo i as the page holds it, once the page is done with it. */
+async function pagePhoto(page: Page, i: number): Promise<PagePhoto> {
+  await page.waitForFunction((n) => {
+    const p = (window as unknown as { greenscreen: { photos: { status: string }[] } }).greenscreen.photos[n];
+    return p !== undefined && p.status !== 'working';
+  }, i, { timeout: 60_000 });
+  return page.evaluate((n) => {
+    type Hooked = { name: string; status: PagePhoto['status']; key?: string; error?: PagePhoto['error']; result?: { plan: { width: number; height: number }; mask: Uint8Array; probabilities: Float32Array } };
+    const p = (window as unknown as { greenscreen: { photos: Hooked[] } }).greenscreen.photos[n]!;
+    return {
+      name: p.name,
+      status: p.status,
+      ...(p.key ? { key: p.key } : {}),
+      ...(p.error ? { error: p.error } : {}),
+      ...(p.result ? { plan: p.result.plan, mask: Array.from(p.result.mask), probabilities: Array.from(p.result.probabilities) } : {}),
+    };
+  }, i);
+}
+
+/** The job row for a key once it reaches one of `statuses`. */
+async function jobRow(page: Page, key: string, statuses: string[], timeout = 90_000) {
+  const row = page.locator(`#jobs tr[data-key="${key}"]`);
+  await expect
+    .poll(async () => ((await row.count()) ? await row.getAttribute('data-status') : undefined), { timeout, interval: 250 })
+    .toSatisfy((s) => statuses.includes(String(s)));
+  return row;
+}
+
+describe('the page in Chromium', () => {
+  let stack: LocalStack;
+  let web: WebServer;
+  let browser: BrowserSession;
+  let card: ModelCard;
+  let nodeSession: ModelSession;
+
+  beforeAll(async () => {
+    await rm(SHOTS, { recursive: true, force: true });
+    const reads = new SourceReads();
+    stack = await startLocalStack({ port: 0, batchSize: 2, threads: 1, pollMs: 100, wrapStore: (s) => reads.wrap(s) });
+    web = await startStackWebServer(stack, { reads });
+    const loaded = await loadModelCard(cardPathFor('tiramisu'));
+    card = loaded.card;
+    nodeSession = await createModelSession(loaded, { provider: 'cpu', threads: 1 });
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await nodeSession?.release();
+    await stack?.stop();
+  }, 60_000);
+
+  it('loads the model from 127.0.0.1 only, on WASM without WebGPU, cross-origin isolated for threads', async () => {
+    const { page } = browser;
+    await page.goto(web.url);
+    await page.waitForSelector('body[data-state]', { timeout: 90_000 });
+    await shots.take(page, 'ready');
+    const state = await page.evaluate(() => {
+      const g = (window as unknown as { greenscreen: { state: string; error?: string; backend?: string; threads?: number; pipeline: boolean } }).greenscreen;
+      return { state: g.state, error: g.error, backend: g.backend, threads: g.threads, pipeline: g.pipeline, isolated: crossOriginIsolated };
+    });
+    expect(state).toMatchObject({ state: 'ready', backend: 'wasm', isolated: true });
+    expect(state.threads).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => page.evaluate(() => !document.getElementById('pipeline')!.hidden)).toBe(true);
+    await expect(page.locator('#model-status').textContent()).resolves.toMatch(/^Model tiramisu@\S+ ready in \d+ ms · WASM, \d+ threads?$/);
+    expect(browser.blocked).toEqual([]);
+    expect(browser.errors).toEqual([]);
+  }, 120_000);
+
+  it("cuts a fixture photo out in the page as onnxruntime-node does (IoU >= 0.99)", async () => {
+    const { page } = browser;
+    const file = photoPath(0);
+    await page.setInputFiles('#file', file);
+    const inPage = await pagePhoto(page, 0);
+    await shots.take(page, 'cut-out-in-page');
+    expect(inPage.error).toBeUndefined();
+    expect(inPage.status).toBe('done');
+
+    const node = await segmentInNode(await readFile(file), card, nodeSession);
+    expect(inPage.plan).toEqual({ ...node.plan });
+    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.mask!, node.mask]);
+    await writeFile(join(SHOTS, 'parity.json'), `${JSON.stringify({ photo: file, plan: node.plan, ...parity }, null, 2)}\n`);
+    console.log(`browser vs onnxruntime-node on ${file}: IoU ${parity.iou.toFixed(5)}, max |Δp| ${parity.maxAbsDiff.toExponential(3)}, mean |Δp| ${parity.meanAbsDiff.toExponential(3)}, max mask Δ ${parity.maxMaskLevels}/255`);
+    expect(parity.foreground).toBeGreaterThan(0.05);
+    expect(parity.foreground).toBeLessThan(0.95);
+    expect(parity.iou).toBeGreaterThanOrEqual(0.99);
+  }, 120_000);
+
+  it('shows the upload as a succeeded job with its images and a verified webhook', async () => {
+    const { page } = browser;
+    const key = `${INPUT_PREFIX}${photoPath(0).split('/').pop()}`;
+    expect((await pagePhoto(page, 0)).key).toBe(key);
+    const row = await jobRow(page, key, ['succeeded', 'failed']);
+    expect(await row.getAttribute('data-status')).toBe('succeeded');
+    await expect.poll(() => page.locator('#server').getAttribute('data-status')).toBe('succeeded');
+    for (const id of ['server-mask', 'server-cutout']) {
+      await expect.poll(() => page.evaluate((i) => (document.getElementById(i) as HTMLImageElement).naturalWidth, id)).toBe(550);
+    }
+    const hook = page.locator(`#webhooks tr[data-key="${key}"]`);
+    await expect.poll(() => hook.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect(hook.first().innerText()).resolves.toMatch(/job\.succeeded\s+incoming\/0001\.jpg\s+verified\s+200/);
+    await page.locator('#server').scrollIntoViewIfNeeded();
+    await shots.take(page, 'pipeline-succeeded');
+  }, 120_000);
+
+  it('shows a corrupt file as INVALID_IMAGE, in the page and from the pipeline', async () => {
+    const { page } = browser;
+    const corrupt = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF but then nothing a decoder can use'.repeat(20))]);
+    await page.setInputFiles('#file', { name: 'corrupt.jpg', mimeType: 'image/jpeg', buffer: corrupt });
+    const inPage = await pagePhoto(page, 1);
+    expect(inPage.error?.code).toBe('INVALID_IMAGE');
+    await expect(page.locator('#error').innerText()).resolves.toMatch(/^corrupt\.jpg: Expected a JPEG, PNG, WebP, GIF or AVIF image but corrupt\.jpg is not one this browser can decode \(bytes ffd8ffe000104a46\)$/);
+    const row = await jobRow(page, `${INPUT_PREFIX}corrupt.jpg`, ['failed', 'succeeded']);
+    await expect(row.innerText()).resolves.toMatch(/failed\s+INVALID_IMAGE: Expected a valid JPEG image but it is corrupt or truncated/);
+    await expect(page.locator('#server-status').innerText()).resolves.toMatch(/incoming\/corrupt\.jpg: failed — INVALID_IMAGE: /);
+    await shots.take(page, 'corrupt-file');
+  }, 120_000);
+
+  it('says a photo over the pixel limit is too large', async () => {
+    const { page } = browser;
+    const big = await sharp({ create: { width: 6400, height: 6400, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer();
+    await page.setInputFiles('#file', { name: 'huge.png', mimeType: 'image/png', buffer: big });
+    const inPage = await pagePhoto(page, 2);
+    expect(inPage.error).toEqual({ code: 'IMAGE_TOO_LARGE', message: 'Expected an image of at most 40000000 pixels but huge.png is 6400x6400' });
+    const row = await jobRow(page, `${INPUT_PREFIX}huge.png`, ['failed', 'succeeded']);
+    await expect(row.innerText()).resolves.toMatch(/failed\s+IMAGE_TOO_LARGE: Expected an image of at most 40000000 pixels but received 6400x6400/);
+    await shots.take(page, 'too-large');
+  }, 120_000);
+
+  it('lists photos uploaded from the command line while the page is open', async () => {
+    const { page } = browser;
+    const { main } = await import('../../functions/cli/main.ts');
+    const files = [photoPath(1), photoPath(2)];
+    expect(await main(['upload', ...files, '--endpoint', stack.endpoint, '--quiet'])).toBe(0);
+    for (const f of files) await jobRow(page, `${INPUT_PREFIX}${f.split('/').pop()}`, ['succeeded']);
+    await page.locator('#pipeline').scrollIntoViewIfNeeded();
+    await shots.take(page, 'cli-uploads');
+  }, 120_000);
+
+  it('works from the keyboard: pick photos, change the background, download PNG and WebP', async () => {
+    const { page } = browser;
+    await page.locator('#photos button').first().click(); // back to the fixture photo
+    // Tab from the top of the page: the file picker first, then every control in reading order.
+    await page.evaluate(() => {
+      const h1 = document.querySelector('h1')!;
+      h1.tabIndex = -1;
+      h1.focus();
+    });
+    const order: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName.toLowerCase() || ''));
+    }
+    expect(order[0]).toBe('file');
+    const controls = ['file', 'send', 'button', 'bg-checker', 'colour', 'bg-file', 'dl-png', 'dl-webp', 'dl-composite', 'dl-mask'];
+    expect(order.filter((id) => controls.includes(id)).filter((id, i, a) => a.indexOf(id) === i)).toEqual(controls);
+    // Every control has a name a screen reader can say.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('button, input, select, a[href]')]
+        .filter((el) => !(el.getAttribute('aria-label') || (el as HTMLInputElement).labels?.length || el.textContent?.trim()))
+        .map((el) => el.id || el.outerHTML.slice(0, 60)),
+    );
+    expect(unnamed).toEqual([]);
+    // Radios: arrow keys move the background choice.
+    await page.focus('#bg-checker');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => (document.getElementById('bg-colour') as HTMLInputElement).checked)).toBe(true);
+    expect(await page.evaluate(() => getComputedStyle(document.getElementById('stage')!).backgroundColor)).toBe('rgb(0, 177, 64)');
+    await page.locator('#result').scrollIntoViewIfNeeded();
+    await shots.take(page, 'keyboard-colour-background');
+    // Downloads, from the keyboard.
+    const downloads: Record<string, Buffer> = {};
+    for (const [id, name] of [['dl-png', 'cutout.png'], ['dl-webp', 'cutout.webp'], ['dl-composite', 'composite.png']] as const) {
+      await page.focus(`#${id}`);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+      const path = join(SHOTS, `download-${name}`);
+      await download.saveAs(path);
+      downloads[name] = await readFile(path);
+    }
+    const png = await sharp(downloads['cutout.png']).metadata();
+    expect(png).toMatchObject({ format: 'png', width: 550, height: 832, channels: 4 });
+    const webp = await sharp(downloads['cutout.webp']).metadata();
+    expect(webp).toMatchObject({ format: 'webp', width: 550, height: 832, hasAlpha: true });
+    // Transparent around the person, opaque on them; the composite is opaque, green where the cut-out is empty.
+    const { data } = await sharp(downloads['cutout.png']).raw().toBuffer({ resolveWithObject: true });
+    expect(data[3]).toBe(0); // top-left corner: background
+    const comp = await sharp(downloads['composite.png']).removeAlpha().raw().toBuffer();
+    expect([...comp.subarray(0, 3)]).toEqual([0, 177, 64]);
+  }, 120_000);
+
+  it('explains a model that fails to load', async () => {
+    const page = await browser.context.newPage();
+    await page.route('**/model/tiramisu.onnx', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await page.goto(web.url);
+    await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+    await expect(page.locator('#error').innerText()).resolves.toBe(
+      'The model failed to load: Expected the model weights (tiramisu.onnx) at /model/tiramisu.onnx but the server answered 404 Not Found',
+    );
+    await shots.take(page, 'model-failed');
+    await page.close();
+  }, 120_000);
+});
