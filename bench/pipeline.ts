@@ -16,9 +16,8 @@ import { parseArgs } from 'node:util';
 import { ENV } from '../functions/core/config.ts';
 import { runOnce } from '../functions/cli/run.ts';
 import { decodeImage } from '../functions/segment/image.ts';
-import { assembleBatch, preprocess } from '../functions/segment/inference.ts';
+import { assembleBatch, createSegmenter, preprocess } from '../functions/segment/inference.ts';
 import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
-import { createModelSession } from '../functions/segment/model.ts';
 import { startLocalStack } from '../functions/local/stack.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -39,17 +38,17 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const all = (await readdir(IMAGES)).filter((f) => f.endsWith('.jpg')).sort();
 const photos = all.slice(-N); // the test split (ids 0801-0900) when N = 100
 
-// (a1) model-only: the session alone on pre-decoded, pre-processed inputs, in batches of BATCH.
+// (a1) model-only: the worker's segmenter's session alone on pre-decoded, pre-processed inputs, in batches of BATCH.
 async function modelOnly(): Promise<number> {
   const loaded = await loadModelCard(cardPathFor('tiramisu'));
-  const session = await createModelSession(loaded, { provider: 'auto', threads: THREADS });
+  const { session } = await createSegmenter(loaded, { provider: 'auto', threads: THREADS, maxBatch: BATCH });
   const pre = [];
   for (const f of photos) pre.push(await preprocess(await decodeImage(await readFile(join(IMAGES, f)), { maxPixels: 1e8 }), loaded.card));
-  const warm = assembleBatch(pre.slice(0, BATCH), 0);
+  const warm = assembleBatch(pre.slice(0, BATCH), loaded.card.input.padValue);
   await session.run(warm.data, warm.dims);
   const t0 = performance.now();
   for (let i = 0; i < pre.length; i += BATCH) {
-    const b = assembleBatch(pre.slice(i, i + BATCH), 0);
+    const b = assembleBatch(pre.slice(i, i + BATCH), loaded.card.input.padValue);
     await session.run(b.data, b.dims);
   }
   const secs = (performance.now() - t0) / 1000;
