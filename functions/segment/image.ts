@@ -1,5 +1,6 @@
 /**
- * Everything sharp: sniffing, decoding to upright sRGB, resizing, encoding. Nothing else touches it.
+ * Everything sharp: sniffing, decoding to upright sRGB, upsampling the mask, encoding. The model's input
+ * resize is not here: it is #core/segmentation's (Pillow-exact, as training resizes).
  * Decoding is defensive: the format is sniffed from magic bytes before sharp sees the data (SVG and
  * anything unknown never reach a decoder), dimensions are checked against the pixel limit from the
  * header before any pixel is decoded, and sharp's own errors become InvalidImage/Unsupported errors.
@@ -108,15 +109,6 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   } catch (err) {
     throw sharpFailure(err, format);
   }
-}
-
-/** Resize raw RGB to exactly width x height (the model's input), antialiased. */
-export async function resizeRgb(img: { rgb: Buffer; width: number; height: number }, width: number, height: number): Promise<Buffer> {
-  if (img.width === width && img.height === height) return img.rgb;
-  return sharp(img.rgb, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
 }
 
 /** Upsample a single-channel 8-bit map to width x height with bilinear interpolation. */
