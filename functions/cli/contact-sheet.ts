@@ -9,6 +9,11 @@ export interface SheetRow {
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * Each cell fits a box `cellHeight` tall and at most 3 x `cellHeight` wide, so an extreme aspect
+ * ratio stays a thin strip: a 10000x1 photo scaled to 240 px tall would be 2.4 million pixels wide,
+ * and the sheet a canvas of tens of gigabytes (what made `greenscreen run` die at exit, issue 11).
+ */
 export async function contactSheet(rows: SheetRow[], options: { cellHeight?: number; background?: string } = {}): Promise<Buffer> {
   const h = options.cellHeight ?? 240;
   const gap = 6;
@@ -18,7 +23,7 @@ export async function contactSheet(rows: SheetRow[], options: { cellHeight?: num
       Promise.all(
         row.cells.map(async (cell) => {
           const { data, info } = await sharp(cell)
-            .resize({ height: h })
+            .resize({ width: 3 * h, height: h, fit: 'inside' })
             .flatten({ background: options.background ?? '#00b140' })
             .png()
             .toBuffer({ resolveWithObject: true });

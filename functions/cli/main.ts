@@ -1,66 +1,149 @@
 /** `greenscreen` — the command line. Each command is a thin wrapper over a module of its own. */
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { createS3Client } from '#core/adapters/aws-clients';
-import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
-import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
-import { startLocalStack } from '#local/stack';
-import { SourceReads, startStackWebServer } from '#local/web-server';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PipelineError } from '#core/errors';
+import { exposureWarning } from '#local/listen';
+import { watchForStop } from '#local/lifetime';
 import type { ExecutionProviderChoice } from '#segment/model';
-import { keyFor, listImages } from './files.ts';
+import {
+  choiceFlag,
+  commandHelp,
+  intFlag,
+  parseCommand,
+  positiveFlag,
+  stringFlag,
+  urlFlag,
+  UsageError,
+  type CommandSpec,
+  type Parsed,
+} from './args.ts';
+import { describeError } from './errors.ts';
 import { Progress } from './progress.ts';
-import { runOnce } from './run.ts';
+import { localSubscriptions } from './subscriptions.ts';
+
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+const DEFAULT_DATA_DIR = '.greenscreen/dev';
+const PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
+
+const modelFlags = {
+  batch: { type: 'string', value: 'N', default: '4', help: 'photos per model run' },
+  threads: { type: 'string', value: 'N', default: 'all cores but one', help: 'onnxruntime threads' },
+  provider: { type: 'string', value: 'auto|cpu|cuda', default: 'auto', help: 'execution provider' },
+} as const satisfies CommandSpec['flags'];
+
+const webhookFlags = {
+  webhook: { type: 'string', value: 'URL', help: 'also deliver every webhook here (http(s); loopback allowed in local mode)' },
+  'webhook-secret': { type: 'string', value: 'whsec_…', default: 'a generated one, printed', help: "--webhook's signing secret" },
+} as const satisfies CommandSpec['flags'];
+
+const stackFlags = {
+  endpoint: { type: 'string', value: 'URL', default: DEFAULT_ENDPOINT, help: 'the S3+SQS endpoint of `greenscreen dev`' },
+  bucket: { type: 'string', value: 'B', default: 'greenscreen-uploads', help: 'the bucket' },
+} as const satisfies CommandSpec['flags'];
+
+const SUBSCRIPTIONS_NOTE =
+  'Webhooks: the built-in receiver always gets every event; --webhook and the subscriptions in\n' +
+  '$GREENSCREEN_SUBSCRIPTIONS (a JSON array, as on AWS) get them too, through the same SSRF guard.';
+
+export const COMMANDS = {
+  run: {
+    name: 'run',
+    args: '<inputDir> --out <outDir>',
+    summary:
+      'Start the local stack, upload every image in <inputDir>, wait for every job and write\n' +
+      '<outDir>/<stem>/{mask.png,cutout.png,result.json}, <outDir>/webhooks.jsonl and <outDir>/contact-sheet.jpg.\n' +
+      'Exit 0 when every job ended (succeeded, or failed with a recorded reason), 1 if any was lost.',
+    flags: {
+      out: { type: 'string', value: 'DIR', help: 'where the outputs go (required)' },
+      ...modelFlags,
+      timeout: { type: 'string', value: 'S', default: '120 + 5 per photo', help: 'give up waiting after S seconds' },
+      ...webhookFlags,
+      'no-contact-sheet': { type: 'boolean', help: 'skip the contact sheet' },
+      quiet: { type: 'boolean', help: 'no progress line' },
+      json: { type: 'boolean', help: 'print the summary as one JSON line' },
+    },
+    notes: SUBSCRIPTIONS_NOTE,
+  },
+  dev: {
+    name: 'dev',
+    summary:
+      'The same stack, long-running, with its state kept in a data directory: uploads, results, queued\n' +
+      'jobs and webhooks survive a stop (Ctrl-C, SIGTERM, kill -9) and a restart. Upload with\n' +
+      '`greenscreen upload` or `aws s3 cp --endpoint-url`.',
+    flags: {
+      port: { type: 'string', value: 'N', default: '4566', help: 'the S3+SQS port' },
+      'web-port': { type: 'string', value: 'N', default: '4567', help: "the page's port (always on 127.0.0.1)" },
+      host: { type: 'string', value: 'ADDR', default: '127.0.0.1', help: 'listen address; anything but loopback exposes every photo (warned)' },
+      'data-dir': { type: 'string', value: 'DIR', default: DEFAULT_DATA_DIR, help: 'where the state is kept' },
+      fresh: { type: 'boolean', help: 'delete the kept state and start empty' },
+      ...modelFlags,
+      ...webhookFlags,
+    },
+    notes: SUBSCRIPTIONS_NOTE,
+  },
+  upload: {
+    name: 'upload',
+    args: '<file|dir>...',
+    summary: "Upload photos (folders: every image in them) to the dev stack's incoming/ prefix.",
+    flags: { ...stackFlags, quiet: { type: 'boolean', help: 'no progress line' } },
+  },
+  status: {
+    name: 'status',
+    summary: 'Every upload in the dev stack and where its job is: pending (queued or running), succeeded, failed (with the reason).',
+    flags: { ...stackFlags, json: { type: 'boolean', help: 'one JSON object: {jobs, queue}' } },
+  },
+  webhooks: {
+    name: 'webhooks',
+    summary: "The deliveries the dev stack's built-in receiver accepted (signature verified), oldest first.",
+    flags: {
+      'data-dir': { type: 'string', value: 'DIR', default: DEFAULT_DATA_DIR, help: 'the data directory of `greenscreen dev`' },
+      json: { type: 'boolean', help: 'one JSON line per delivery, as received' },
+    },
+  },
+  eval: {
+    name: 'eval',
+    args: '<setDir>[:split] ...',
+    summary:
+      'Quality and speed of the shipped model, set by set, through the serving code: one row per set (dataset IoU, mean IoU, ' +
+      'boundary F, MAE, ms/image), the all-sets mean and minimum, a sheet of each set\'s 12 worst photos; ignore/<id>.png ' +
+      'regions are left out of every score. e.g. greenscreen eval ../shared/data/pfcn:val ../shared/data/ccp:test --json',
+    flags: {
+      split: { type: 'string', value: 'NAME', default: 'every photo', help: 'the split of sets given without :split, e.g. test' },
+      limit: { type: 'string', value: 'N', help: 'the first N photos of each set' },
+      threads: { type: 'string', value: 'N', default: '2', help: 'onnxruntime threads' },
+      provider: modelFlags.provider,
+      out: { type: 'string', value: 'DIR', default: '.greenscreen/eval', help: 'where the worst-12 contact sheets go (<set>-<split>-worst.jpg)' },
+      quiet: { type: 'boolean', help: 'no progress line' },
+      json: { type: 'boolean', help: 'last line: {"sets": {"pfcn/val": {datasetIoU, meanIoU, boundaryF, mae, n, msPerImage}, ...}, "summary", "msPerImage", ...}' },
+    },
+  },
+} satisfies Record<string, CommandSpec>;
 
 const USAGE = `greenscreen — remove the background from photos of people
 
-Usage:
-  greenscreen run <inputDir> --out <outDir> [--batch 4] [--threads N] [--provider auto|cpu|cuda] [--timeout S]
-      Start the local stack, upload every image, wait for every job, write
-      <outDir>/<stem>/{mask.png,cutout.png,result.json}, <outDir>/webhooks.jsonl, <outDir>/contact-sheet.jpg.
-  greenscreen dev [--port 4566] [--web-port 4567]
-      The same stack, long-running. Upload with \`greenscreen upload\` or \`aws s3 cp --endpoint-url\`;
-      the page at http://127.0.0.1:4567/ cuts photos out in the browser and shows the pipeline's jobs and webhooks.
-  greenscreen upload <file|dir>... [--endpoint http://127.0.0.1:4566] [--bucket B]
-  greenscreen status [--endpoint http://127.0.0.1:4566] [--bucket B] [--json]
-  greenscreen eval <setDir>[:split] ... [--split test] [--limit N] [--json] [--out dir] [--threads 2]
-      Quality and speed of the shipped model, set by set, through the serving code (dataset IoU, mean IoU, boundary F, MAE, ms/image).
-  greenscreen reprocess --prefix <p> [--force] [--model V] [--dry-run] [--concurrency N] [--rate R]
-      Re-run a prefix (see \`greenscreen reprocess --help\`).
+Usage: greenscreen <command> [options]     (greenscreen <command> --help for its options)
+
+Commands:
+  run <inputDir> --out <outDir>   the whole pipeline, locally, once
+  dev                             the same stack, long-running, state kept in .greenscreen/dev
+  upload <file|dir>...            upload to the dev stack
+  status                          every upload in the dev stack and its job's state
+  webhooks                        the deliveries the dev stack's receiver accepted
+  eval <setDir>[:split] ...       model quality and speed, set by set, through the serving code
+  reprocess --prefix <p>          re-run photos after a model upgrade
 `;
-
-const common = {
-  out: { type: 'string' },
-  batch: { type: 'string' },
-  threads: { type: 'string' },
-  provider: { type: 'string' },
-  timeout: { type: 'string' },
-  port: { type: 'string' },
-  'web-port': { type: 'string' },
-  endpoint: { type: 'string' },
-  bucket: { type: 'string' },
-  split: { type: 'string' },
-  limit: { type: 'string' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  'no-contact-sheet': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-const num = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`Expected --${name} to be a non-negative number but received ${JSON.stringify(v)}`);
-  return n;
-};
 
 /** Runs a command; errors print as one clear line (set GREENSCREEN_DEBUG=1 for the stack and cause). */
 export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    process.stderr.write(`greenscreen: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    if (err instanceof UsageError) {
+      const name = err.command ? ` ${err.command.name}` : '';
+      process.stderr.write(`greenscreen${name}: ${err.message}\n\n${err.command ? commandHelp(err.command) : USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`greenscreen: ${describeError(err)}\n`);
     if (process.env.GREENSCREEN_DEBUG) console.error(err);
     return 1;
   }
@@ -68,140 +151,244 @@ export async function main(argv: string[]): Promise<number> {
 
 async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    if (topic && topic in COMMANDS) return dispatch([topic, '--help']);
+    if (topic === 'reprocess') return dispatch(['reprocess', '--help']);
+    (command === undefined ? process.stderr : process.stdout).write(USAGE);
+    return command === undefined ? 2 : 0;
   }
   if (command === 'reprocess') {
     const { reprocessCommand } = await import('./reprocess.ts');
     return reprocessCommand(rest);
   }
-  const { values: v, positionals } = parseArgs({ args: rest, options: common, allowPositionals: true });
-  if (v.help) {
-    process.stdout.write(USAGE);
+  if (!(command in COMMANDS)) throw new UsageError(undefined, `Expected a command (run, dev, upload, status, webhooks, eval, reprocess) but received ${JSON.stringify(command)}`);
+  const spec: CommandSpec = COMMANDS[command as keyof typeof COMMANDS];
+  const parsed = parseCommand(spec, rest);
+  if (parsed.values.help) {
+    process.stdout.write(commandHelp(spec));
     return 0;
   }
-  const provider = (v.provider ?? 'auto') as ExecutionProviderChoice;
-  if (!['auto', 'cpu', 'cuda'].includes(provider)) throw new Error(`Expected --provider auto, cpu or cuda but received ${provider}`);
   switch (command) {
-    case 'run': {
-      const inputDir = positionals[0];
-      if (!inputDir || !v.out) {
-        process.stderr.write('Expected: greenscreen run <inputDir> --out <outDir>\n');
-        return 2;
-      }
-      const s = await runOnce({
-        inputDir,
-        outDir: v.out,
-        batchSize: num(v.batch, 'batch') ?? 4,
-        threads: num(v.threads, 'threads') ?? 0,
-        provider,
-        ...(v.timeout ? { timeoutSeconds: num(v.timeout, 'timeout')! } : {}),
-        contactSheet: !v['no-contact-sheet'],
-        quiet: v.quiet ?? false,
-      });
-      if (v.json) process.stdout.write(`${JSON.stringify(s)}\n`);
-      else {
-        process.stdout.write(
-          `${s.succeeded} succeeded, ${s.failed} failed, ${s.lost} lost of ${s.total} in ${s.seconds.toFixed(1)} s ` +
-            `(${s.imagesPerSecond.toFixed(2)} images/s); ${s.webhooksVerified} webhooks delivered and verified\n` +
-            s.failures.map((f) => `  failed: ${f.file}: ${f.code}: ${f.message}\n`).join('') +
-            `outputs: ${v.out}${s.contactSheet ? `\ncontact sheet: ${s.contactSheet}` : ''}\n`,
-        );
-      }
-      return s.lost === 0 ? 0 : 1;
-    }
-    case 'dev': {
-      const reads = new SourceReads();
-      const stack = await startLocalStack({
-        wrapStore: (store) => reads.wrap(store),
-        port: num(v.port, 'port') ?? 4566,
-        batchSize: num(v.batch, 'batch') ?? 4,
-        threads: num(v.threads, 'threads') ?? 0,
-        provider,
-        logger: (await import('#core/logger')).createLogger('local'),
-      });
-      const web = await startStackWebServer(stack, { reads, port: num(v['web-port'], 'web-port') ?? 4567 });
-      process.stdout.write(
-        `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket}\n` +
-          `  page:     ${web.url}   (photos cut out in the browser; the pipeline's jobs and webhooks)\n` +
-          `  upload:   npx greenscreen upload photo.jpg   (or: aws s3 cp photo.jpg s3://${stack.resources.bucket}/${INPUT_PREFIX} --endpoint-url ${stack.endpoint})\n` +
-          `  status:   npx greenscreen status\n` +
-          `  webhooks: ${stack.receiver.url} (secret ${stack.webhookSecret})\n` +
-          `Ctrl-C to stop.\n`,
-      );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      process.stderr.write('stopping: finishing in-flight jobs…\n');
-      await web.close();
-      await stack.stop();
-      return 0;
-    }
-    case 'upload': {
-      const endpoint = v.endpoint ?? 'http://127.0.0.1:4566';
-      const bucket = v.bucket ?? RESOURCE_DEFAULTS.bucketName;
-      const store = new S3ObjectStore(createS3Client({ region: 'us-east-1', endpoint }));
-      const files: { file: string; key: string }[] = [];
-      for (const p of positionals) {
-        const images = await listImages(p).catch(() => undefined);
-        if (images) files.push(...images.map((f) => ({ file: f, key: keyFor(p, f, INPUT_PREFIX) })));
-        else files.push({ file: p, key: INPUT_PREFIX + p.split('/').pop() });
-      }
-      const progress = new Progress('uploading', files.length, process.stderr, v.quiet);
-      let done = 0;
-      for (const f of files) {
-        await store.put(bucket, f.key, await readFile(f.file), { contentType: 'application/octet-stream' });
-        progress.update(++done);
-      }
-      progress.done();
-      process.stdout.write(`uploaded ${done} file(s) to s3://${bucket}/${INPUT_PREFIX}\n`);
-      return 0;
-    }
-    case 'status': {
-      const endpoint = v.endpoint ?? 'http://127.0.0.1:4566';
-      const bucket = v.bucket ?? RESOURCE_DEFAULTS.bucketName;
-      const store = new S3ObjectStore(createS3Client({ region: 'us-east-1', endpoint }));
-      const rows: (Pick<JobResult, 'jobId' | 'status' | 'error'> & { key: string })[] = [];
-      let token: string | undefined;
-      do {
-        const page = await store.list(bucket, RESULTS_PREFIX, token);
-        for (const o of page.objects.filter((o) => o.key.endsWith('/result.json'))) {
-          let r: JobResult;
-          try {
-            r = parseMessage(jobResultSchema, (await store.get(bucket, o.key)).body.toString('utf8'), o.key, 'result');
-          } catch (err) {
-            rows.push({ key: o.key, jobId: '', status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
-            continue;
-          }
-          rows.push({ key: r.source.key, jobId: r.jobId, status: r.status, ...(r.error ? { error: r.error } : {}) });
-        }
-        token = page.nextToken;
-      } while (token);
-      if (v.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-      else for (const r of rows) process.stdout.write(`${r.status.padEnd(9)} ${r.key}${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`);
-      return 0;
-    }
-    case 'eval': {
-      if (!positionals.length) {
-        process.stderr.write('Expected: greenscreen eval <setDir>[:split] ... [--split test]\n');
-        return 2;
-      }
-      const { evalCli } = await import('./eval.ts');
-      return evalCli({
-        sets: positionals,
-        ...(v.split ? { split: v.split } : {}),
-        ...(v.limit ? { limit: num(v.limit, 'limit')! } : {}),
-        threads: num(v.threads, 'threads') ?? 2,
-        provider,
-        outDir: v.out ?? '.greenscreen/eval',
-        json: v.json === true,
-        quiet: v.quiet === true,
-      });
-    }
+    case 'run':
+      return runCommand(spec, parsed);
+    case 'dev':
+      return devCommand(spec, parsed);
+    case 'upload':
+      return uploadCommand(spec, parsed);
+    case 'status':
+      return statusCommand(spec, parsed);
+    case 'webhooks':
+      return webhooksCommand(spec, parsed);
     default:
-      process.stderr.write(`Unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
+      return evalCommand(spec, parsed);
   }
+}
+
+function noPositionals(spec: CommandSpec, positionals: string[]): void {
+  if (positionals.length) throw new UsageError(spec, `Expected no arguments but received ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+}
+
+function modelOptions(spec: CommandSpec, v: Parsed['values']) {
+  const threads = intFlag(spec, v.threads, 'threads');
+  return {
+    batchSize: intFlag(spec, v.batch, 'batch') ?? 4,
+    threads: threads ?? 0,
+    provider: (choiceFlag(spec, v.provider, 'provider', PROVIDERS) ?? 'auto') as ExecutionProviderChoice,
+  };
+}
+
+async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  const out = stringFlag(v.out);
+  if (positionals.length !== 1 || !out) {
+    throw new UsageError(spec, `Expected one <inputDir> and --out <outDir> but received ${positionals.length} folder(s)${out ? '' : ' and no --out'}`);
+  }
+  const model = modelOptions(spec, v);
+  const timeoutSeconds = positiveFlag(spec, v.timeout, 'timeout');
+  const subs = await localSubscriptions(spec, v);
+  const { runOnce } = await import('./run.ts');
+  const stop = watchForStop({ onForce: () => process.exit(130) });
+  const abort = new AbortController();
+  void stop.stopped.then(() => {
+    process.stderr.write('\nstopping: the local stack is shut down; outputs so far are kept\n');
+    abort.abort();
+  });
+  try {
+    for (const line of subs.banner) process.stderr.write(`${line}\n`);
+    const s = await runOnce({
+      inputDir: positionals[0]!,
+      outDir: out,
+      ...model,
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+      subscriptions: subs.subscriptions,
+      contactSheet: !v['no-contact-sheet'],
+      quiet: v.quiet === true,
+      signal: abort.signal,
+    });
+    if (v.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else {
+      process.stdout.write(
+        `${s.succeeded} succeeded, ${s.failed} failed, ${s.lost} lost of ${s.total} in ${s.seconds.toFixed(1)} s ` +
+          `(${s.imagesPerSecond.toFixed(2)} images/s); ${s.webhooksVerified} webhooks delivered and verified\n` +
+          s.failures.map((f) => `  failed: ${f.file}: ${f.code}: ${f.message}\n`).join('') +
+          `outputs: ${out}${s.contactSheet ? `\ncontact sheet: ${s.contactSheet}` : ''}\n`,
+      );
+    }
+    if (abort.signal.aborted) return 130;
+    return s.lost === 0 ? 0 : 1;
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  noPositionals(spec, positionals);
+  const port = intFlag(spec, v.port, 'port', { min: 0, max: 65535 }) ?? 4566;
+  const webPort = intFlag(spec, v['web-port'], 'web-port', { min: 0, max: 65535 }) ?? 4567;
+  const host = stringFlag(v.host);
+  const dataDir = stringFlag(v['data-dir']) ?? DEFAULT_DATA_DIR;
+  const model = modelOptions(spec, v);
+  const subs = await localSubscriptions(spec, v);
+  const warning = host ? exposureWarning(host, 'the S3+SQS endpoint and the webhook receiver') : undefined;
+  if (warning) process.stderr.write(`${warning}\n`);
+
+  await mkdir(dataDir, { recursive: true });
+  const { acquireLock } = await import('#reprocess/checkpoint');
+  const unlock = await acquireLock(join(dataDir, 'dev'));
+  try {
+    if (v.fresh) {
+      for (const entry of await readdir(dataDir)) if (entry !== 'dev.lock') await rm(join(dataDir, entry), { recursive: true, force: true });
+    }
+    const { startLocalStack } = await import('#local/stack');
+    const { SourceReads, startStackWebServer } = await import('#local/web-server');
+    const { INPUT_PREFIX } = await import('#core/resources');
+    const startedAt = performance.now();
+    const reads = new SourceReads();
+    const stack = await startLocalStack({
+      wrapStore: (store) => reads.wrap(store),
+      port,
+      ...(host ? { host } : {}),
+      dataDir,
+      ...model,
+      subscriptions: subs.subscriptions,
+      logger: (await import('#core/logger')).createLogger('local'),
+    });
+    const web = await startStackWebServer(stack, { reads, port: webPort }).catch(async (err: unknown) => {
+      await stack.stop();
+      throw err;
+    });
+    const r = stack.reconciled;
+    process.stdout.write(
+      `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket} (ready in ${Math.round(performance.now() - startedAt)} ms)\n` +
+        `  data:     ${dataDir} (kept across restarts; --fresh to start empty)\n` +
+        `  page:     ${web.url}   (photos cut out in the browser; the pipeline's jobs and webhooks)\n` +
+        (r ? `  found:    ${r.inputs} upload(s): ${r.upToDate} with results, ${r.queued} queued, ${r.resubmitted} resubmitted\n` : '') +
+        `  upload:   npx greenscreen upload photo.jpg   (or: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws s3 cp photo.jpg s3://${stack.resources.bucket}/${INPUT_PREFIX} --endpoint-url ${stack.endpoint})\n` +
+        `  status:   npx greenscreen status\n` +
+        `  webhooks: built-in receiver ${stack.receiver.url} (secret ${stack.webhookSecret}); its deliveries: npx greenscreen webhooks (${join(dataDir, 'webhooks.jsonl')})\n` +
+        subs.banner.map((l) => `  ${l}\n`).join('') +
+        `Ctrl-C to stop.\n`,
+    );
+    const stop = watchForStop({
+      onForce: () => {
+        process.stderr.write('stopping now: jobs in flight go back to the queue at the next start\n');
+        process.exit(130);
+      },
+    });
+    const reason = await stop.stopped;
+    process.stderr.write(`stopping (${reason}): finishing in-flight jobs…\n`);
+    await web.close();
+    await stack.stop();
+    stop.dispose();
+    return 0;
+  } finally {
+    await unlock();
+  }
+}
+
+async function uploadCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  if (!positionals.length) throw new UsageError(spec, 'Expected at least one file or folder to upload but received none');
+  const { uploadFiles } = await import('./stack-client.ts');
+  const endpoint = urlFlag(spec, v.endpoint, 'endpoint') ?? DEFAULT_ENDPOINT;
+  const bucket = stringFlag(v.bucket) ?? 'greenscreen-uploads';
+  const files = await resolveUploads(positionals);
+  if (!files.length) throw new UsageError(spec, `Expected image files (jpg, png, webp, avif, tiff, gif…) in ${positionals.join(', ')} but found none`);
+  const progress = new Progress('uploading', files.length, process.stderr, v.quiet === true);
+  const done = await uploadFiles({ endpoint, bucket }, files, (n) => progress.update(n));
+  progress.done();
+  process.stdout.write(`uploaded ${done} file(s) to s3://${bucket}/incoming/\n`);
+  return 0;
+}
+
+/** Every image named on the command line or found in a named folder, with its key. */
+async function resolveUploads(paths: string[]): Promise<{ file: string; key: string }[]> {
+  const { keyFor, listImages } = await import('./files.ts');
+  const { INPUT_PREFIX } = await import('#core/resources');
+  const files: { file: string; key: string }[] = [];
+  for (const p of paths) {
+    const s = await stat(p);
+    if (s.isDirectory()) files.push(...(await listImages(p)).map((f) => ({ file: f, key: keyFor(p, f, INPUT_PREFIX) })));
+    else files.push({ file: p, key: INPUT_PREFIX + p.split(/[\\/]/).pop() });
+  }
+  return files;
+}
+
+async function statusCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  noPositionals(spec, positionals);
+  const { stackStatus } = await import('./stack-client.ts');
+  const endpoint = urlFlag(spec, v.endpoint, 'endpoint') ?? DEFAULT_ENDPOINT;
+  const s = await stackStatus({ endpoint, bucket: stringFlag(v.bucket) ?? 'greenscreen-uploads' });
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+    return 0;
+  }
+  for (const j of s.jobs) process.stdout.write(`${j.status.padEnd(9)} ${j.key}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}\n`);
+  const count = (st: string) => s.jobs.filter((j) => j.status === st).length;
+  process.stdout.write(
+    `${s.jobs.length} upload(s): ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('pending')} pending ` +
+      `(jobs queue: ${s.queue.queued} queued, ${s.queue.inProgress} in progress)\n`,
+  );
+  return 0;
+}
+
+async function webhooksCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  noPositionals(spec, positionals);
+  const dataDir = stringFlag(v['data-dir']) ?? DEFAULT_DATA_DIR;
+  const file = join(dataDir, 'webhooks.jsonl');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new PipelineError('CONFIG_ERROR', `Expected the built-in receiver's deliveries in ${file} but there is no such file; start a stack with \`greenscreen dev --data-dir ${dataDir}\``);
+  }
+  const lines = text.split('\n').filter(Boolean);
+  if (v.json) {
+    for (const l of lines) process.stdout.write(`${l}\n`);
+    return 0;
+  }
+  for (const l of lines) {
+    const d = JSON.parse(l) as { receivedAt: string; type: string; webhookId: string; payload: { data?: { source?: { key?: string }; error?: { code: string } } } };
+    const data = d.payload.data;
+    process.stdout.write(`${d.receivedAt}  ${d.type.padEnd(13)} ${data?.source?.key ?? ''}${data?.error ? `  ${data.error.code}` : ''}  ${d.webhookId}\n`);
+  }
+  process.stdout.write(`${lines.length} deliveries (${file})\n`);
+  return 0;
+}
+
+async function evalCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
+  if (!positionals.length) throw new UsageError(spec, 'Expected at least one <setDir>[:split] but received none');
+  const limit = intFlag(spec, v.limit, 'limit');
+  const split = stringFlag(v.split);
+  const { evalCli } = await import('./eval.ts');
+  return evalCli({
+    sets: positionals,
+    ...(split ? { split } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    threads: intFlag(spec, v.threads, 'threads') ?? 2,
+    provider: (choiceFlag(spec, v.provider, 'provider', PROVIDERS) ?? 'auto') as ExecutionProviderChoice,
+    outDir: stringFlag(v.out) ?? '.greenscreen/eval',
+    json: v.json === true,
+    quiet: v.quiet === true,
+  });
 }

@@ -1,6 +1,7 @@
 /** `greenscreen run <inputDir> --out <outDir>`: one shot through the whole local pipeline. */
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '#core/errors';
 import { INPUT_PREFIX } from '#core/resources';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
 import { startLocalStack, type LocalStackOptions } from '#local/stack';
@@ -8,7 +9,7 @@ import { contactSheet } from './contact-sheet.ts';
 import { keyFor, listImages, outputNames } from './files.ts';
 import { Progress } from './progress.ts';
 
-export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard'> {
+export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard' | 'subscriptions'> {
   inputDir: string;
   outDir: string;
   timeoutSeconds?: number;
@@ -16,6 +17,8 @@ export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threa
   quiet?: boolean;
   /** Upload concurrency. */
   concurrency?: number;
+  /** Stop early (Ctrl-C, SIGTERM): the jobs not ended by then count as lost. */
+  signal?: AbortSignal;
 }
 
 export interface RunSummary {
@@ -38,7 +41,7 @@ interface WebhookData {
 
 export async function runOnce(options: RunOptions): Promise<RunSummary> {
   const files = await listImages(options.inputDir);
-  if (!files.length) throw new Error(`Expected image files in ${options.inputDir} but found none`);
+  if (!files.length) throw new ConfigError(`Expected image files (jpg, png, webp, avif, tiff, gif…) in ${options.inputDir} but found none`);
   await mkdir(options.outDir, { recursive: true });
   const webhooksJsonl = join(options.outDir, 'webhooks.jsonl');
   await rm(webhooksJsonl, { force: true });
@@ -56,7 +59,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
     const queue = [...byKey.entries()];
     await Promise.all(
       Array.from({ length: options.concurrency ?? 8 }, async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) {
+        for (let next = queue.shift(); next && !options.signal?.aborted; next = queue.shift()) {
           const [key, file] = next;
           await stack.store.put(stack.resources.bucket, key, await readFile(file), { contentType: 'application/octet-stream' });
         }
@@ -65,7 +68,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
     // Wait until every upload has ended in a verified webhook (success or failure), or time out.
     const deadline = started + 1000 * (options.timeoutSeconds ?? 120 + 5 * files.length);
     const ended = new Map<string, WebhookData>();
-    while (ended.size < byKey.size && performance.now() < deadline) {
+    while (ended.size < byKey.size && performance.now() < deadline && !options.signal?.aborted) {
       for (const d of stack.receiver.deliveries) {
         const data = (d.payload as { data: WebhookData }).data;
         if (byKey.has(data.source.key)) ended.set(data.source.key, data);
@@ -91,13 +94,16 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
       await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 2));
       if (result.status === 'succeeded') {
         succeeded++;
-        const [mask, cutout] = await Promise.all([
-          stack.store.get(stack.resources.bucket, result.outputs.mask),
-          stack.store.get(stack.resources.bucket, result.outputs.cutout),
+        // The outputs the job's options asked for; the cut-out keeps its format's extension.
+        const { mask: maskKey, cutout: cutoutKey } = result.outputs;
+        const get = (k: string | undefined) => (k ? stack.store.get(stack.resources.bucket, k).then((o) => o.body) : undefined);
+        const [mask, cutout] = await Promise.all([get(maskKey), get(cutoutKey)]);
+        await Promise.all([
+          mask ? writeFile(join(dir, 'mask.png'), mask) : undefined,
+          cutout ? writeFile(join(dir, `cutout${cutoutKey!.slice(cutoutKey!.lastIndexOf('.'))}`), cutout) : undefined,
         ]);
-        await Promise.all([writeFile(join(dir, 'mask.png'), mask.body), writeFile(join(dir, 'cutout.png'), cutout.body)]);
         if (options.contactSheet !== false && sheetRows.length < 100) {
-          sheetRows.push({ label: names.get(file)!, cells: [await readFile(file), mask.body, cutout.body] });
+          sheetRows.push({ label: names.get(file)!, cells: [await readFile(file), ...[mask, cutout].filter((b): b is Buffer => b !== undefined)] });
         }
       } else {
         failures.push({ file, code: result.error?.code ?? 'UNKNOWN', message: result.error?.message ?? '' });

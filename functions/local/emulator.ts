@@ -1,23 +1,71 @@
-/** The embedded S3 + SQS emulator (fauxqs, in-process, HTTP on 127.0.0.1). */
-import { startFauxqs } from 'fauxqs';
+/** The embedded S3 + SQS emulator (fauxqs, in-process, HTTP on loopback unless told otherwise). */
+import net from 'node:net';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { LOOPBACK_HOST, urlHost } from './listen.ts';
+
+export interface EmulatorOptions {
+  /** 0 = a random free port. */
+  port?: number;
+  /** The address to listen on (default 127.0.0.1: nothing outside this machine can reach it). */
+  host?: string;
+  /** Keep queues, messages, buckets and objects here (fauxqs's SQLite file); unset = in memory. */
+  dataDir?: string;
+}
 
 export interface Emulator {
   /** http://127.0.0.1:<port> — give it to the real AWS SDK clients as `endpoint`. */
   endpoint: string;
   port: number;
+  /** The address it listens on. */
+  host: string;
+  /** Where its state is kept, when it is kept. */
+  dataDir?: string;
+  /** fauxqs's own handle (non-destructive queue inspection for the start-up reconcile). */
+  server: FauxqsServer;
   stop(): Promise<void>;
 }
 
 /**
- * Note: fauxqs 1.9 binds 0.0.0.0 (it has no bind-address option); clients use 127.0.0.1. Queue URLs
- * are built with the `localhost` host name (a numeric host would make them invalid URLs).
+ * fauxqs 2.x listens on 0.0.0.0 whatever `host` says (its `host` only names queue URLs), and its
+ * HTTP server is not reachable from outside. So, for the duration of the start-up call, a listen on
+ * a wildcard address is redirected to the address asked for; the bound address is then checked, and
+ * a mismatch stops the emulator and fails, rather than serving photos to the network.
  */
-export async function startEmulator(options: { port?: number } = {}): Promise<Emulator> {
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false });
-  const port = server.port;
+async function withListenHost<T>(host: string, start: () => Promise<T>): Promise<T> {
+  const original = net.Server.prototype.listen;
+  const wildcard = (h: unknown) => h === undefined || h === '0.0.0.0' || h === '::';
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+    const [first] = args;
+    if (first && typeof first === 'object' && !Array.isArray(first) && wildcard((first as net.ListenOptions).host)) {
+      args[0] = { ...(first as net.ListenOptions), host };
+    }
+    return (original as (...a: unknown[]) => net.Server).apply(this, args);
+  } as typeof original;
+  try {
+    return await start();
+  } finally {
+    net.Server.prototype.listen = original;
+  }
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? LOOPBACK_HOST;
+  const server = await withListenHost(host, () =>
+    startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }),
+  );
+  const bound = new URL(server.address).hostname.replace(/^\[|\]$/g, '');
+  if (bound !== host && !(host === 'localhost' && bound === '127.0.0.1')) {
+    await server.stop();
+    throw new Error(`Expected the S3+SQS emulator to listen on ${host} but it listens on ${bound}`);
+  }
+  // Clients always use a numeric loopback address when the emulator is on loopback or a wildcard.
+  const clientHost = host === '0.0.0.0' || host === '::' || host === 'localhost' ? LOOPBACK_HOST : host;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
+    endpoint: `http://${urlHost(clientHost)}:${server.port}`,
+    port: server.port,
+    host,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    server,
     stop: () => server.stop(),
   };
 }

@@ -91,6 +91,11 @@ export class LocalS3EventSource {
     void tick();
   }
 
+  /** Treat this version of an object as already handed over (the start-up reconcile settled it). */
+  markSeen(key: string, etag: string): void {
+    this.seen.set(key, etag);
+  }
+
   /** One scan: every new or changed object becomes one event; failed invocations are retried next scan. */
   async pollOnce(): Promise<number> {
     const fresh: ListedObject[] = [];

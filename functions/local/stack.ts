@@ -4,23 +4,28 @@
  * driven like Lambda's SQS event source mapping, and a webhook receiver that verifies signatures.
  * Every piece is the production code; only the wiring is local.
  */
+import { parseProfiles, type OutputProfile } from '#core/output-options';
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
 import { createLogger, type Logger } from '#core/logger';
 import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
-import { INPUT_PREFIX } from '#core/resources';
+import { INPUT_PREFIX, RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { createIngestHandler } from '#ingest/handler';
 import { createNotifyHandler, notifyDepsFromEnv } from '#notify/handler';
 import type { ExecutionProviderChoice } from '#segment/model';
 import { buildWorker, type BuiltWorker } from '#segment/wiring';
 import { startEmulator, type Emulator } from './emulator.ts';
+import { LOOPBACK_HOST } from './listen.ts';
 import { provisionResources, type ProvisionedResources } from './provision.ts';
+import { reconcileInputs, type QueuedJob, type ReconcileSummary } from './reconcile.ts';
 import { LocalS3EventSource } from './s3-event-source.ts';
 import { startSqsEventSource, type SqsEventSource, type SqsLambdaHandler } from './sqs-event-source.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
@@ -28,6 +33,17 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.t
 export interface LocalStackOptions {
   /** 0 = random free port. `greenscreen dev` uses 4566. */
   port?: number;
+  /** Address of every listener (emulator, webhook receiver). Default 127.0.0.1: private. */
+  host?: string;
+  /**
+   * Keep state here (`greenscreen dev`): the emulator's SQLite file (buckets, objects, queues and
+   * their messages) under `emulator/`, the receiver's secret and its deliveries (`webhooks.jsonl`).
+   * At start-up in-flight messages are made visible again and the input prefix is reconciled
+   * against the results. Unset = in memory.
+   */
+  dataDir?: string;
+  /** The built-in receiver's signing secret (default: kept in the data dir, else a fresh one). */
+  webhookSecret?: string;
   /** Use an already running S3/SQS endpoint instead of starting the embedded emulator. */
   endpoint?: string;
   region?: string;
@@ -37,8 +53,8 @@ export interface LocalStackOptions {
   modelCard?: string;
   /** Append every accepted webhook delivery here (JSON lines). */
   webhooksJsonl?: string;
-  /** Extra webhook subscriptions besides the local receiver. */
-  subscriptions?: { prefix: string; url: string; secrets: string[] }[];
+  /** Extra webhook subscriptions besides the local receiver (`--webhook`, GREENSCREEN_SUBSCRIPTIONS). */
+  subscriptions?: { prefix: string; url: string; secrets: string[]; events?: ('job.succeeded' | 'job.failed')[] }[];
   /** Skip the worker (tests that drive it themselves). */
   worker?: boolean;
   /** Ports to substitute (fault injection). */
@@ -56,6 +72,8 @@ export interface LocalStackOptions {
   logger?: Logger;
   pollMs?: number;
   modelVersion?: string;
+  /** Output profiles by input prefix (#core/output-options); default: GREENSCREEN_OUTPUT_PROFILES. */
+  profiles?: OutputProfile[];
 }
 
 export interface LocalStack {
@@ -74,6 +92,8 @@ export interface LocalStack {
   ingest: ReturnType<typeof createIngestHandler>;
   notify: SqsEventSource;
   modelVersion: string;
+  /** What the start-up reconcile found (persistent stacks only). */
+  reconciled?: ReconcileSummary;
   /** Stop in dependency order: no new uploads noticed, worker drains, notify drains. */
   stop(): Promise<void>;
   /** Stop and restart just the worker (crash/restart tests). */
@@ -82,8 +102,16 @@ export interface LocalStack {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const logger = options.logger ?? createLogger('local', { silent: true });
+  const host = options.host ?? LOOPBACK_HOST;
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   let emulator: Emulator | undefined;
-  const endpoint = options.endpoint ?? (emulator = await startEmulator({ port: options.port ?? 0 })).endpoint;
+  const endpoint =
+    options.endpoint ??
+    (emulator = await startEmulator({
+      port: options.port ?? 0,
+      host,
+      ...(options.dataDir ? { dataDir: join(options.dataDir, 'emulator') } : {}),
+    })).endpoint;
   const region = options.region ?? 'us-east-1';
   const connection: AwsConnection = { region, endpoint };
   const s3 = createS3Client(connection);
@@ -95,10 +123,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const unwrapped = options.overrides?.store ?? new S3ObjectStore(s3);
   const store = options.wrapStore ? options.wrapStore(unwrapped) : unwrapped;
 
-  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const webhookSecret = options.webhookSecret ?? (await receiverSecret(options.dataDir));
+  const webhooksJsonl = options.webhooksJsonl ?? (options.dataDir ? join(options.dataDir, 'webhooks.jsonl') : undefined);
   const receiver = await startWebhookReceiver({
     secret: webhookSecret,
-    ...(options.webhooksJsonl ? { jsonlPath: options.webhooksJsonl } : {}),
+    host,
+    ...(webhooksJsonl ? { jsonlPath: webhooksJsonl } : {}),
   });
 
   const workerSettings = {
@@ -133,6 +163,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     modelVersion,
     maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
     acceptPrefix: INPUT_PREFIX,
+    // Output options: profiles by prefix (option, else GREENSCREEN_OUTPUT_PROFILES), overridden by
+    // each object's x-amz-meta-greenscreen-* metadata, as on AWS.
+    profiles: options.profiles ?? parseProfiles(process.env[ENV.outputProfiles]),
+    metadata: store,
     logger,
   });
   const s3Events = new LocalS3EventSource(store, ingest, {
@@ -142,6 +176,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     onError: (key, err) => logger.warn('ingest invocation failed; will retry', { objectKey: key, error: (err as Error).message }),
   });
+  let reconciled: ReconcileSummary | undefined;
+  if (emulator?.dataDir) {
+    const queued = await releaseInFlight(emulator, sqs, resources);
+    reconciled = await reconcileInputs({
+      store,
+      bucket: resources.bucket,
+      prefix: INPUT_PREFIX,
+      modelVersion,
+      queued,
+      settled: (key, etag) => s3Events.markSeen(key, etag),
+    });
+    logger.info('reconciled the input prefix against the results', { ...reconciled });
+  }
   s3Events.start();
 
   const subscriptions = [{ prefix: '', url: receiver.url, secrets: [webhookSecret] }, ...(options.subscriptions ?? [])];
@@ -183,6 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ingest,
     notify,
     modelVersion,
+    ...(reconciled ? { reconciled } : {}),
     async restartWorker() {
       worker?.worker.stop();
       await workerRun;
@@ -202,4 +250,47 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
   return stack;
+}
+
+/** The built-in receiver's secret: kept in the data dir (owner-only) so it survives restarts. */
+async function receiverSecret(dataDir: string | undefined): Promise<string> {
+  const fresh = () => `whsec_${randomBytes(24).toString('base64')}`;
+  if (!dataDir) return fresh();
+  const file = join(dataDir, 'webhook-secret');
+  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (kept.startsWith('whsec_')) return kept;
+  const secret = fresh();
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * After a restart no consumer of the previous process is left, so messages it had in flight are
+ * made visible now instead of after their visibility timeout. Returns the jobs waiting in the jobs
+ * queue (ready, delayed or in flight), which the reconcile must not hand to ingest again.
+ */
+async function releaseInFlight(emulator: Emulator, sqs: SQSClient, resources: ProvisionedResources): Promise<QueuedJob[]> {
+  const queued: QueuedJob[] = [];
+  const queues = [
+    { name: RESOURCE_DEFAULTS.jobsQueue.name, url: resources.jobsQueueUrl, jobs: true },
+    { name: RESOURCE_DEFAULTS.eventsQueue.name, url: resources.eventsQueueUrl, jobs: false },
+  ];
+  for (const q of queues) {
+    const state = emulator.server.inspectQueue(q.name);
+    if (!state) continue;
+    for (const { receiptHandle } of state.messages.inflight) {
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: q.url, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }));
+    }
+    if (!q.jobs) continue;
+    const bodies = [...state.messages.ready, ...state.messages.delayed, ...state.messages.inflight.map((m) => m.message)];
+    for (const m of bodies) {
+      try {
+        const job = JSON.parse(m.body) as Partial<SegmentJob>;
+        if (job.source?.key && job.source.etag) queued.push({ key: job.source.key, etag: job.source.etag });
+      } catch {
+        // not a job: the worker will record it as such
+      }
+    }
+  }
+  return queued;
 }

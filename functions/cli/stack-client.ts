@@ -1,0 +1,145 @@
+/**
+ * `greenscreen upload` and `status` against a running `greenscreen dev` (or any S3/SQS-compatible
+ * endpoint with the pipeline's bucket and queues), through the same adapters as the pipeline.
+ */
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
+import { S3ObjectStore } from '#core/adapters/s3-object-store';
+import { ConfigError } from '#core/errors';
+import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
+import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
+
+export interface StackAddress {
+  endpoint: string;
+  bucket: string;
+}
+
+/** Fails at once, with the hint to start a stack, when nothing listens at the endpoint. */
+export async function probeStack(endpoint: string, timeoutMs = 2000): Promise<void> {
+  const url = new URL(endpoint);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const fail = (why: string) => {
+      socket.destroy();
+      reject(new ConfigError(`Expected a greenscreen stack at ${endpoint} but ${why}; start one with \`greenscreen dev\``));
+    };
+    socket.setTimeout(timeoutMs, () => fail(`nothing answered within ${timeoutMs} ms`));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ECONNREFUSED' ? 'nothing listens there' : `it cannot be reached (${err.code ?? err.message})`));
+  });
+}
+
+export async function uploadFiles(
+  at: StackAddress,
+  files: readonly { file: string; key: string }[],
+  onProgress: (done: number) => void,
+): Promise<number> {
+  await probeStack(at.endpoint);
+  const s3 = createS3Client({ region: 'us-east-1', endpoint: at.endpoint });
+  const store = new S3ObjectStore(s3);
+  let done = 0;
+  try {
+    for (const f of files) {
+      await store.put(at.bucket, f.key, await readFile(f.file), { contentType: 'application/octet-stream' });
+      onProgress(++done);
+    }
+  } finally {
+    s3.destroy();
+  }
+  return done;
+}
+
+export type JobState = 'pending' | 'succeeded' | 'failed';
+
+export interface JobRow {
+  key: string;
+  status: JobState;
+  jobId?: string;
+  error?: { code: string; message: string };
+}
+
+export interface StackStatus {
+  /** One row per upload (and per result whose upload is gone), by key. */
+  jobs: JobRow[];
+  /** The jobs queue: waiting, and received by the worker but not finished. */
+  queue: { queued: number; inProgress: number };
+}
+
+/**
+ * Every upload under the input prefix and its job: `succeeded`/`failed` when result.json records
+ * this very version of the upload (same ETag), else `pending` (queued or being processed: SQS
+ * cannot say which message is which, so the queue's counts are given alongside).
+ */
+export async function stackStatus(at: StackAddress): Promise<StackStatus> {
+  await probeStack(at.endpoint);
+  const conn = { region: 'us-east-1', endpoint: at.endpoint };
+  const s3 = createS3Client(conn);
+  const sqs = createSqsClient(conn);
+  const store = new S3ObjectStore(s3);
+  try {
+    const uploads = new Map<string, string>();
+    const results = new Map<string, JobRow & { etag: string }>();
+    const unreadable: JobRow[] = [];
+    for (let token: string | undefined, first = true; first || token; first = false) {
+      const page = await store.list(at.bucket, INPUT_PREFIX, token);
+      for (const o of page.objects) uploads.set(o.key, o.etag);
+      token = page.nextToken;
+    }
+    for (let token: string | undefined, first = true; first || token; first = false) {
+      const page = await store.list(at.bucket, RESULTS_PREFIX, token);
+      for (const o of page.objects.filter((o) => o.key.endsWith('/result.json'))) {
+        let r: JobResult;
+        try {
+          r = parseMessage(jobResultSchema, (await store.get(at.bucket, o.key)).body.toString('utf8'), o.key, 'result');
+        } catch (err) {
+          unreadable.push({ key: o.key, status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
+          continue;
+        }
+        results.set(r.source.key, {
+          key: r.source.key,
+          status: r.status,
+          jobId: r.jobId,
+          etag: r.source.etag,
+          ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+        });
+      }
+      token = page.nextToken;
+    }
+    const jobs: JobRow[] = [];
+    for (const key of new Set([...uploads.keys(), ...results.keys()])) {
+      const result = results.get(key);
+      const etag = uploads.get(key);
+      if (result && (etag === undefined || result.etag === etag)) {
+        const { etag: _etag, ...row } = result;
+        jobs.push(row);
+      } else jobs.push({ key, status: 'pending' });
+    }
+    jobs.push(...unreadable);
+    jobs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: RESOURCE_DEFAULTS.jobsQueue.name }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const n = (name: string) => Number(attrs.Attributes?.[name as keyof typeof attrs.Attributes] ?? 0);
+    return {
+      jobs,
+      queue: {
+        queued: n('ApproximateNumberOfMessages') + n('ApproximateNumberOfMessagesDelayed'),
+        inProgress: n('ApproximateNumberOfMessagesNotVisible'),
+      },
+    };
+  } finally {
+    s3.destroy();
+    sqs.destroy();
+  }
+}
