@@ -54,12 +54,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }),
   );
   const bound = new URL(server.address).hostname.replace(/^\[|\]$/g, '');
-  if (bound !== host && !(host === 'localhost' && bound === '127.0.0.1')) {
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (!wildcard && bound !== host && !(host === 'localhost' && bound === '127.0.0.1')) {
     await server.stop();
     throw new Error(`Expected the S3+SQS emulator to listen on ${host} but it listens on ${bound}`);
   }
   // Clients always use a numeric loopback address when the emulator is on loopback or a wildcard.
-  const clientHost = host === '0.0.0.0' || host === '::' || host === 'localhost' ? LOOPBACK_HOST : host;
+  const clientHost = wildcard || host === 'localhost' ? LOOPBACK_HOST : host;
   return {
     endpoint: `http://${urlHost(clientHost)}:${server.port}`,
     port: server.port,
