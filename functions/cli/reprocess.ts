@@ -3,6 +3,7 @@
  *   local / S3-compatible: list + stale check + enqueue here, resumable (functions/reprocess/reprocess.ts)
  *   --aws: create an S3 Batch Operations job that invokes the ingest function (functions/reprocess/batch-job.ts)
  */
+import { parseProfiles } from '#core/output-options';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -216,6 +217,7 @@ async function runLocal(v: Values): Promise<number> {
         prefix,
         modelVersion,
         maxBytes: Number(process.env[ENV.maxUploadBytes] ?? DEFAULT_MAX_UPLOAD_BYTES),
+        profiles: parseProfiles(process.env[ENV.outputProfiles]),
         force,
         dryRun,
         restart: v.restart ?? false,
@@ -319,7 +321,8 @@ export async function reprocessCommand(args: string[]): Promise<number> {
   try {
     v = parseArgs({ args, options, allowPositionals: false, strict: true }).values;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    const message = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+    process.stderr.write(`greenscreen reprocess: ${message}; see \`greenscreen reprocess --help\`\n\nUsage: greenscreen reprocess --prefix <p> [options]\n\n${USAGE}`);
     return 2;
   }
   if (v.help) {

@@ -9,7 +9,7 @@ import { ENV } from '#core/config';
 import { ConfigError } from '#core/errors';
 import { parseSubscriptions, subscriptionSchema, type Subscription } from '#notify/subscriptions';
 import { createUrlGuard, redactUrl } from '#notify/url-guard';
-import { UsageError, type CommandSpec } from './args.ts';
+import { urlFlag, UsageError, type CommandSpec } from './args.ts';
 
 export interface LocalSubscriptions {
   subscriptions: Subscription[];
@@ -30,7 +30,7 @@ export async function localSubscriptions(
     subscriptions.push(...parsed);
     for (const s of parsed) banner.push(`webhook:  ${redactUrl(s.url)} for keys under ${JSON.stringify(s.prefix)} (from $${ENV.subscriptions})`);
   }
-  const url = typeof v.webhook === 'string' ? v.webhook : undefined;
+  const url = urlFlag(spec, v.webhook, 'webhook');
   const secretFlag = typeof v['webhook-secret'] === 'string' ? v['webhook-secret'] : undefined;
   if (secretFlag !== undefined && url === undefined) throw new UsageError(spec, 'Expected --webhook <url> with --webhook-secret but received no --webhook');
   if (url !== undefined) {
