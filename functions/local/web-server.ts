@@ -48,7 +48,8 @@ export class SourceReads {
   }
 }
 
-export interface WebServerOptions {
+/** The local stack behind the API; without one the server serves the static page alone. */
+export interface PipelineOptions {
   store: ObjectStore;
   bucket: string;
   endpoint: string;
@@ -57,6 +58,10 @@ export interface WebServerOptions {
   model: string;
   maxUploadBytes: number;
   maxInputPixels: number;
+}
+
+export interface WebServerOptions {
+  pipeline?: PipelineOptions;
   /** 0 = any free port. Always on 127.0.0.1. */
   port?: number;
   /** Built in memory when not given. */
@@ -193,7 +198,7 @@ class JobLister {
 }
 
 /** Every request the receiver answered, with what the page needs to show about it. */
-export function deliveryList(receiver: WebServerOptions['receiver']): DeliveryList {
+export function deliveryList(receiver: PipelineOptions['receiver']): DeliveryList {
   const payloads = new Map(receiver.deliveries.map((d) => [d.webhookId, d]));
   const accepted = new Set<string>();
   const deliveries = receiver.responses.map((r): DeliveryRow => {
@@ -222,15 +227,16 @@ const COMPRESSIBLE = /^(text\/|application\/(json|wasm|javascript))/;
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const bundle = options.bundle ?? (await buildWebBundle());
   const gzipped = new Map<string, Buffer>();
-  const lister = new JobLister(options.store, options.bucket, options.reads);
-  const info: ApiInfo = {
-    bucket: options.bucket,
+  const pipeline = options.pipeline;
+  const lister = pipeline && new JobLister(pipeline.store, pipeline.bucket, pipeline.reads);
+  const info: ApiInfo | undefined = pipeline && {
+    bucket: pipeline.bucket,
     inputPrefix: INPUT_PREFIX,
-    endpoint: options.endpoint,
-    webhookUrl: options.receiver.url,
-    maxUploadBytes: options.maxUploadBytes,
-    maxInputPixels: options.maxInputPixels,
-    model: options.model,
+    endpoint: pipeline.endpoint,
+    webhookUrl: pipeline.receiver.url,
+    maxUploadBytes: pipeline.maxUploadBytes,
+    maxInputPixels: pipeline.maxInputPixels,
+    model: pipeline.model,
   };
   let port = 0;
 
@@ -277,23 +283,26 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     }
     const url = new URL(req.url ?? '/', `http://${host}`);
     const path = url.pathname;
-    if (req.method === 'POST' && path === '/api/upload') {
+    if (path.startsWith('/api/') && (!pipeline || !lister || !info)) {
+      return sendJson(req, res, 404, { error: `Expected a local stack behind ${path} but this server only serves the page` });
+    }
+    if (req.method === 'POST' && path === '/api/upload' && pipeline) {
       const name = safeUploadName(url.searchParams.get('name') ?? '');
-      const body = await readBody(req, options.maxUploadBytes);
+      const body = await readBody(req, pipeline.maxUploadBytes);
       const key = `${INPUT_PREFIX}${name}`;
-      await options.store.put(options.bucket, key, body, { contentType: 'application/octet-stream' });
+      await pipeline.store.put(pipeline.bucket, key, body, { contentType: 'application/octet-stream' });
       return sendJson(req, res, 201, { key });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD or POST /api/upload but received ${req.method} ${path}` });
     if (path === '/api/info') return sendJson(req, res, 200, info);
-    if (path === '/api/jobs') return sendJson(req, res, 200, await lister.list());
-    if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(options.receiver));
-    if (path === '/api/object') {
+    if (path === '/api/jobs') return sendJson(req, res, 200, await lister!.list());
+    if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(pipeline!.receiver));
+    if (path === '/api/object' && pipeline) {
       const key = url.searchParams.get('key') ?? '';
       if (!key.startsWith(RESULTS_PREFIX) || !/\.(png|webp|jpe?g)$/.test(key)) {
         return sendJson(req, res, 400, { error: `Expected the key of an output image under ${RESULTS_PREFIX} but received ${JSON.stringify(key)}` });
       }
-      const obj = await options.store.get(options.bucket, key).catch(() => undefined);
+      const obj = await pipeline.store.get(pipeline.bucket, key).catch(() => undefined);
       if (!obj) return sendJson(req, res, 404, { error: `Expected an object at ${key} but there is none` });
       return send(req, res, 200, obj.body, obj.contentType ?? 'image/png');
     }
@@ -328,14 +337,18 @@ export function startStackWebServer(
   stack: Pick<LocalStack, 'store' | 'resources' | 'endpoint' | 'receiver' | 'modelVersion'>,
   options: { reads?: SourceReads; port?: number; bundle?: WebBundle } = {},
 ): Promise<WebServer> {
+  const { reads, ...rest } = options;
   return startWebServer({
-    store: stack.store,
-    bucket: stack.resources.bucket,
-    endpoint: stack.endpoint,
-    receiver: stack.receiver,
-    model: `tiramisu@${stack.modelVersion}`,
-    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
-    maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
-    ...options,
+    ...rest,
+    pipeline: {
+      store: stack.store,
+      bucket: stack.resources.bucket,
+      endpoint: stack.endpoint,
+      receiver: stack.receiver,
+      model: `tiramisu@${stack.modelVersion}`,
+      maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+      ...(reads ? { reads } : {}),
+    },
   });
 }
