@@ -24,7 +24,7 @@ import { cardPathFor, loadModelCard } from '#segment/model-card';
 import { buildWebBundle } from '#web/build';
 import { launchBrowser } from '#test/browser';
 import { CCP_DIR } from '#test/images';
-import { compareProbabilities, segmentInNode, type Parity } from '#test/mask-parity';
+import { compareProbabilities, segmentInNode, type NodeSegmentation, type Parity } from '#test/mask-parity';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, json: { type: 'boolean' } } });
 const N = Math.max(2, Number(values.n ?? 20));
@@ -57,7 +57,7 @@ try {
   await page.goto(server.url);
   await page.waitForSelector('body[data-state]', { timeout: 120_000 });
   const ready = await page.evaluate(() => {
-    const g = (window as unknown as { greenscreen: { state: string; error?: string; readyMs?: number; backend?: string; threads?: number } }).greenscreen;
+    const g = (globalThis as unknown as { greenscreen: { state: string; error?: string; readyMs?: number; backend?: string; threads?: number } }).greenscreen;
     return { state: g.state, error: g.error, readyMs: g.readyMs, backend: g.backend, threads: g.threads };
   });
   if (ready.state !== 'ready') throw new Error(`Expected the page to load the model but it says: ${ready.error}`);
@@ -69,14 +69,14 @@ try {
   await page.setInputFiles('#file', photos);
   await page.waitForFunction(
     (n) => {
-      const ps = (window as unknown as { greenscreen: { photos: { status: string }[] } }).greenscreen.photos;
+      const ps = (globalThis as unknown as { greenscreen: { photos: { status: string }[] } }).greenscreen.photos;
       return ps.length === n && ps.every((p) => p.status !== 'working');
     },
     photos.length,
     { timeout: 600_000 },
   );
   const inPage = await page.evaluate(() =>
-    (window as unknown as {
+    (globalThis as unknown as {
       greenscreen: { photos: { status: string; error?: { message: string }; totalMs?: number; result?: { modelMs: number; probabilities: Float32Array } }[] };
     }).greenscreen.photos.map((p) => ({
       status: p.status,
@@ -92,7 +92,7 @@ try {
   // Node: the worker's onnxruntime-node session with as many threads as the page had.
   const loaded = await loadModelCard(cardPathFor('tiramisu'));
   const session = await createModelSession(loaded, { provider: 'cpu', threads: ready.threads ?? 1 });
-  const node = [];
+  const node: NodeSegmentation[] = [];
   for (const p of photos) node.push(await segmentInNode(await readFile(p), loaded.card, session));
   await session.release();
 
