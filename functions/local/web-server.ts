@@ -260,18 +260,23 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const sendJson = (req: http.IncomingMessage, res: http.ServerResponse, status: number, body: unknown) =>
     send(req, res, status, JSON.stringify(body), 'application/json');
 
+  /** The body, or a 413 once it passes `max` (the rest is drained, not kept, so the answer arrives). */
   const readBody = (req: http.IncomingMessage, max: number) =>
     new Promise<Buffer>((resolve, reject) => {
+      const tooLarge = (size: string) =>
+        Object.assign(new Error(`Expected a photo of at most ${max} bytes but received ${size}`), { status: 413 });
+      const declared = Number(req.headers['content-length']);
+      if (declared > max) {
+        req.resume();
+        return reject(tooLarge(`${declared} bytes`));
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > max) {
-          reject(Object.assign(new Error(`Expected a photo of at most ${max} bytes but received more than that`), { status: 413 }));
-          req.destroy();
-        } else chunks.push(c);
+        if (size <= max) chunks.push(c);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('end', () => (size > max ? reject(tooLarge(`${size} bytes`)) : resolve(Buffer.concat(chunks))));
       req.on('error', reject);
     });
 
