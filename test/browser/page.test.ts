@@ -172,6 +172,33 @@ describe('the page in Chromium', () => {
     await shots.take(page, 'cli-uploads');
   }, 120_000);
 
+  it('takes dropped and pasted photos, and keeps them in the page when "send" is off', async () => {
+    const { page } = browser;
+    await page.uncheck('#send');
+    const b64 = (await readFile(photoPath(3))).toString('base64');
+    await page.evaluate((data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const transfer = (name: string) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, { type: 'image/jpeg' }));
+        return dt;
+      };
+      const drop = document.getElementById('drop')!;
+      drop.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer('dropped.jpg'), bubbles: true, cancelable: true }));
+      drop.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer('dropped.jpg'), bubbles: true, cancelable: true }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer('pasted.jpg'), bubbles: true, cancelable: true }));
+    }, b64);
+    const dropped = await pagePhoto(page, 3);
+    const pasted = await pagePhoto(page, 4);
+    expect([dropped.name, dropped.status, pasted.name, pasted.status]).toEqual(['dropped.jpg', 'done', 'pasted.jpg', 'done']);
+    expect(dropped.key ?? pasted.key).toBeUndefined();
+    expect(dropped.mask).toEqual(pasted.mask); // the same photo, the same mask
+    await page.waitForTimeout(1500); // two job-list polls
+    expect(await page.locator('#jobs tr[data-key="incoming/dropped.jpg"], #jobs tr[data-key="incoming/pasted.jpg"]').count()).toBe(0);
+    await shots.take(page, 'dropped-and-pasted-local-only');
+    await page.check('#send');
+  }, 120_000);
+
   it('works from the keyboard: pick photos, change the background, download PNG and WebP', async () => {
     const { page } = browser;
     await page.locator('#photos button').first().click(); // back to the fixture photo
