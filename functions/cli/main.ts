@@ -2,6 +2,8 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineError } from '#core/errors';
+import { OPTION_NAMES, resolveOutputSpec, type OptionStrings, type OutputProfile } from '#core/output-options';
+import { INPUT_PREFIX } from '#core/resources';
 import { exposureWarning } from '#local/listen';
 import { watchForStop } from '#local/lifetime';
 import type { ExecutionProviderChoice } from '#segment/model';
@@ -41,6 +43,33 @@ const stackFlags = {
   bucket: { type: 'string', value: 'B', default: 'greenscreen-uploads', help: 'the bucket' },
 } as const satisfies CommandSpec['flags'];
 
+/** Output options (#core/output-options): a profile for every upload of this run; object metadata still wins. */
+const outputFlags = {
+  format: { type: 'string', value: 'png|webp|avif|jpeg', default: 'png', help: "the cut-out's format (jpeg needs an opaque --background)" },
+  quality: { type: 'string', value: '1-100|lossless', default: 'webp lossless, avif 60, jpeg 90', help: 'quality of lossy formats' },
+  background: { type: 'string', value: "transparent|'#rrggbb'|blur[:sigma]|image:<key>", default: 'transparent', help: 'what is behind the subject' },
+  crop: { type: 'string', value: 'none|N%|Npx', default: 'none', help: 'crop to the subject with this margin' },
+  'max-size': { type: 'string', value: 'PX', default: 'none', help: "longest side of the outputs (downscale only)" },
+  outputs: { type: 'string', value: 'both|mask|cutout', default: 'both', help: 'which files to make' },
+} as const satisfies CommandSpec['flags'];
+
+/** The output flags given, as the profile for every object under `prefix`, checked now (a bad one is a usage error). */
+function outputProfile(spec: CommandSpec, v: Parsed['values'], prefix: string): OutputProfile[] {
+  const options: OptionStrings = {};
+  for (const name of OPTION_NAMES) {
+    const value = stringFlag(v[name]);
+    if (value !== undefined) options[name] = value;
+  }
+  if (!Object.keys(options).length) return [];
+  const profile = { prefix, options };
+  try {
+    resolveOutputSpec({ key: prefix, profiles: [profile] });
+  } catch (err) {
+    throw new UsageError(spec, (err as Error).message.replace(/(\S+) \(from the profile for "[^"]*"\)/, '$1 (--$1)'));
+  }
+  return [profile];
+}
+
 const SUBSCRIPTIONS_NOTE =
   'Webhooks: the built-in receiver always gets every event; --webhook and the subscriptions in\n' +
   '$GREENSCREEN_SUBSCRIPTIONS (a JSON array, as on AWS) get them too, through the same SSRF guard.';
@@ -51,13 +80,14 @@ export const COMMANDS = {
     args: '<inputDir> --out <outDir>',
     summary:
       'Start the local stack, upload every image in <inputDir>, wait for every job and write\n' +
-      '<outDir>/<stem>/{mask.png,cutout.png,result.json}, <outDir>/webhooks.jsonl and <outDir>/contact-sheet.jpg.\n' +
+      '<outDir>/<stem>/{mask.png,cutout.<format>,result.json}, <outDir>/webhooks.jsonl and <outDir>/contact-sheet.jpg.\n' +
       'Exit 0 when every job ended (succeeded, or failed with a recorded reason), 1 if any was lost.',
     flags: {
       out: { type: 'string', value: 'DIR', help: 'where the outputs go (required)' },
       ...modelFlags,
       timeout: { type: 'string', value: 'S', default: '120 + 5 per photo', help: 'give up waiting after S seconds' },
       ...webhookFlags,
+      ...outputFlags,
       'no-contact-sheet': { type: 'boolean', help: 'skip the contact sheet' },
       quiet: { type: 'boolean', help: 'no progress line' },
       json: { type: 'boolean', help: 'print the summary as one JSON line' },
@@ -206,6 +236,7 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   const model = modelOptions(spec, v);
   const timeoutSeconds = positiveFlag(spec, v.timeout, 'timeout');
   const subs = await localSubscriptions(spec, v);
+  const flagProfiles = outputProfile(spec, v, INPUT_PREFIX);
   const { runOnce } = await import('./run.ts');
   const stop = watchForStop({ onForce: () => process.exit(130) });
   const abort = new AbortController();
@@ -221,6 +252,7 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       ...model,
       ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       subscriptions: subs.subscriptions,
+      ...(flagProfiles.length ? { profiles: flagProfiles } : {}),
       contactSheet: !v['no-contact-sheet'],
       quiet: v.quiet === true,
       signal: abort.signal,
@@ -282,7 +314,7 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket} (ready in ${Math.round(performance.now() - startedAt)} ms)\n` +
         `  data:     ${dataDir} (kept across restarts; --fresh to start empty)\n` +
         `  page:     ${web.url}   (photos cut out in the browser; the pipeline's jobs and webhooks)\n` +
-        (r ? `  found:    ${r.inputs} upload(s): ${r.upToDate} with results, ${r.queued} queued, ${r.resubmitted} resubmitted\n` : '') +
+        (r ? `  found:    ${r.inputs} upload(s): ${r.upToDate} with results, ${r.queued} queued (${r.released ?? 0} released from the stopped run), ${r.resubmitted} resubmitted\n` : '') +
         `  upload:   npx greenscreen upload photo.jpg   (or: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws s3 cp photo.jpg s3://${stack.resources.bucket}/${INPUT_PREFIX} --endpoint-url ${stack.endpoint})\n` +
         `  status:   npx greenscreen status\n` +
         `  webhooks: built-in receiver ${stack.receiver.url} (secret ${stack.webhookSecret}); its deliveries: npx greenscreen webhooks (${join(dataDir, 'webhooks.jsonl')})\n` +

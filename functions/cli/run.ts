@@ -9,7 +9,7 @@ import { contactSheet } from './contact-sheet.ts';
 import { keyFor, listImages, outputNames } from './files.ts';
 import { Progress } from './progress.ts';
 
-export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard' | 'subscriptions'> {
+export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard' | 'subscriptions' | 'profiles'> {
   inputDir: string;
   outDir: string;
   timeoutSeconds?: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { parseProfiles } from './output-options.ts';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from './resources.ts';
 
 /** Environment variable names: shared by infra (which sets them) and the functions (which read them). */
@@ -26,6 +27,7 @@ export const ENV = {
   presignSeconds: 'GREENSCREEN_PRESIGN_SECONDS',
   webhookTimeoutMs: 'GREENSCREEN_WEBHOOK_TIMEOUT_MS',
   metricsNamespace: 'GREENSCREEN_METRICS_NAMESPACE',
+  outputProfiles: 'GREENSCREEN_OUTPUT_PROFILES',
 } as const;
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -39,6 +41,19 @@ const boolFromEnv = z
   .default('false')
   .transform((v) => v === 'true' || v === '1');
 
+/** Output profiles (JSON, #core/output-options): every profile is checked at start-up. */
+export const outputProfilesFromEnv = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    try {
+      return parseProfiles(v);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
 /** Connection settings every entry point shares. `endpoint` set = local emulator / S3-compatible. */
 const awsSchema = z.object({
   [ENV.endpoint]: z.string().url().optional(),
@@ -51,6 +66,7 @@ export const ingestConfigSchema = awsSchema.extend({
   [ENV.inputPrefix]: z.string().default(INPUT_PREFIX),
   [ENV.maxUploadBytes]: intFromEnv(DEFAULT_MAX_UPLOAD_BYTES),
   [ENV.modelVersion]: z.string().min(1),
+  [ENV.outputProfiles]: outputProfilesFromEnv,
 });
 
 export const workerConfigSchema = awsSchema.extend({

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'DELIVERY_ERROR'
   | 'UNSAFE_URL'
   | 'CONFIG_ERROR'
-  | 'INVALID_EVENT';
+  | 'INVALID_EVENT'
+  | 'INVALID_OUTPUT_OPTION';
 
 export interface PipelineErrorOptions {
   cause?: unknown;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { InvalidEventError } from './errors.ts';
+import { outputSpecSchema } from './output-options.ts';
 
 export const objectRefSchema = z.object({
   bucket: z.string().min(1),
@@ -36,12 +37,17 @@ export const segmentJobSchema = z.object({
    * not an image by its name): the worker records this failure without downloading anything.
    */
   rejection: jobFailureSchema.optional(),
+  /** What to produce (#core/output-options); absent = the defaults (PNG cut-out + mask). */
+  output: outputSpecSchema.optional(),
   enqueuedAt: z.string().datetime({ offset: true }),
 });
 export type SegmentJob = z.infer<typeof segmentJobSchema>;
 
-/** Keys of a result set's files; `mask`/`cutout` exist only for a succeeded job. */
-export const jobOutputsSchema = z.object({ mask: z.string(), cutout: z.string(), result: z.string() });
+/**
+ * Keys of a result set's files: the outputs the job's spec asks for (`outputs`: both, mask or
+ * cutout); they exist only when the job succeeded.
+ */
+export const jobOutputsSchema = z.object({ mask: z.string().optional(), cutout: z.string().optional(), result: z.string() });
 export type JobOutputs = z.infer<typeof jobOutputsSchema>;
 
 /** `results/<source key>/result.json`: written last, it is the commit marker of a result set. */
@@ -57,6 +63,17 @@ export const jobResultSchema = z.object({
   height: z.number().int().positive().optional(),
   /** Resolution the model ran at. */
   modelInput: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).optional(),
+  /** The output options the job ran with (absent in results written before options existed). */
+  output: outputSpecSchema.optional(),
+  /** Size of the cut-out / mask files (after crop and max-size), when they differ from the photo's. */
+  outputSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).optional(),
+  /** Crop box in the photo's (upright) pixels, when the spec asked for a crop. */
+  crop: z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int().positive(), height: z.number().int().positive() }).optional(),
+  /**
+   * Whether the model found a person: `none` means an empty mask and a fully transparent (or
+   * background-only) cut-out, on the model's own evidence (functions/segment/subject.ts).
+   */
+  subject: z.enum(['person', 'none']).optional(),
   timingsMs: z.record(z.number()),
   error: jobFailureSchema.optional(),
   reprocess: z.object({ runId: z.string() }).optional(),
@@ -100,7 +117,20 @@ export type OutputUrls = z.infer<typeof outputUrlsSchema>;
  * source's size, the model's input size) are not part of it.
  */
 export const webhookDataSchema = jobResultSchema
-  .pick({ jobId: true, status: true, width: true, height: true, model: true, error: true, reprocess: true, finishedAt: true })
+  .pick({
+    jobId: true,
+    status: true,
+    width: true,
+    height: true,
+    model: true,
+    output: true,
+    outputSize: true,
+    crop: true,
+    subject: true,
+    error: true,
+    reprocess: true,
+    finishedAt: true,
+  })
   .extend({
     source: objectRefSchema.omit({ size: true }),
     outputs: outputUrlsSchema,
@@ -112,8 +142,9 @@ export type WebhookData = z.infer<typeof webhookDataSchema>;
 
 /** The outputs a result points at that exist: all of them when it succeeded, only result.json when it failed. */
 export function existingOutputs(result: JobResult): OutputUrls {
+  const { mask, cutout } = result.outputs;
   return result.status === 'succeeded'
-    ? { mask: result.outputs.mask, cutout: result.outputs.cutout, result: result.outputs.result }
+    ? { ...(mask !== undefined ? { mask } : {}), ...(cutout !== undefined ? { cutout } : {}), result: result.outputs.result }
     : { result: result.outputs.result };
 }
 

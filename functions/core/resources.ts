@@ -8,8 +8,10 @@ export const RESULTS_PREFIX = 'results/';
 export const MANIFESTS_PREFIX = 'manifests/';
 /** Batch Operations completion reports. */
 export const REPORTS_PREFIX = 'reports/';
-/** What the pipeline itself writes: never a photo to (re-)process, whatever prefix is asked for. */
-export const RESERVED_PREFIXES = [RESULTS_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX] as const;
+/** Background images that output options may name (`background: image:backgrounds/…`); the worker may read only these besides uploads. */
+export const BACKGROUNDS_PREFIX = 'backgrounds/';
+/** What the pipeline itself writes or reads as assets: never a photo to (re-)process, whatever prefix is asked for. */
+export const RESERVED_PREFIXES = [RESULTS_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX, BACKGROUNDS_PREFIX] as const;
 
 export function isReservedKey(key: string): boolean {
   return RESERVED_PREFIXES.some((p) => key.startsWith(p));

@@ -8,16 +8,22 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from './ports.ts';
 import { RESULTS_PREFIX } from './resources.ts';
-import type { ObjectRef } from './messages.ts';
+import type { JobOutputs, ObjectRef } from './messages.ts';
+import { canonicalSpec, DEFAULT_OUTPUT_SPEC, FORMAT_FILES, isDefaultSpec, type OutputSpec } from './output-options.ts';
 
 /** Where a source object's results live. Outputs sit in a per-job folder; result.json points at them. */
 export function resultPrefix(sourceKey: string): string {
   return `${RESULTS_PREFIX}${sourceKey}/`;
 }
 
-export function resultKeys(sourceKey: string, jobId: string): { mask: string; cutout: string; result: string } {
+/** Keys of the files a job writes: the outputs its spec asks for (the cut-out's extension follows its format). */
+export function resultKeys(sourceKey: string, jobId: string, spec: OutputSpec = DEFAULT_OUTPUT_SPEC): JobOutputs {
   const base = resultPrefix(sourceKey);
-  return { mask: `${base}${jobId}/mask.png`, cutout: `${base}${jobId}/cutout.png`, result: `${base}result.json` };
+  return {
+    ...(spec.outputs !== 'cutout' ? { mask: `${base}${jobId}/mask.png` } : {}),
+    ...(spec.outputs !== 'mask' ? { cutout: `${base}${jobId}/cutout.${FORMAT_FILES[spec.format].ext}` } : {}),
+    result: `${base}result.json`,
+  };
 }
 
 /** The commit marker of a source object's current result set. */
@@ -26,14 +32,20 @@ export function resultJsonKey(sourceKey: string): string {
 }
 
 /**
- * Deterministic job id: the same object version processed by the same model is the same job, so a
- * re-delivered S3 event (or a repeated Batch Operations task) cannot create a second one.
+ * Deterministic job id: the same object version processed by the same model with the same output
+ * options is the same job, so a re-delivered S3 event (or a repeated Batch Operations task) cannot
+ * create a second one, while new options (a changed profile or metadata) make a new job. The default
+ * spec adds nothing to the hash, so ids of default jobs are those from before options existed.
  */
-export function jobIdFor(source: Pick<ObjectRef, 'bucket' | 'key' | 'etag' | 'versionId'>, modelVersion: string): string {
-  return createHash('sha256')
-    .update([source.bucket, source.key, source.versionId ?? '', source.etag, modelVersion].join('\n'))
-    .digest('hex')
-    .slice(0, 32);
+export function jobIdFor(
+  source: Pick<ObjectRef, 'bucket' | 'key' | 'etag' | 'versionId'>,
+  modelVersion: string,
+  spec: OutputSpec | { invalidOptions: Record<string, string> } = DEFAULT_OUTPUT_SPEC,
+): string {
+  const parts = [source.bucket, source.key, source.versionId ?? '', source.etag, modelVersion];
+  if ('invalidOptions' in spec) parts.push(`invalid ${JSON.stringify(Object.entries(spec.invalidOptions).sort())}`);
+  else if (!isDefaultSpec(spec)) parts.push(canonicalSpec(spec));
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
 }
 
 /** Object metadata the worker puts on result.json, so staleness is one HEAD, not a GET + parse. */

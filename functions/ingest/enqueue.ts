@@ -1,5 +1,7 @@
-import type { Clock, JobQueue, OutgoingMessage } from '#core/ports';
-import type { ObjectRef, SegmentJob } from '#core/types';
+import { toPipelineError } from '#core/errors';
+import { resolveOutputSpec, type OutputProfile, type OutputSpec } from '#core/output-options';
+import type { Clock, JobQueue, ObjectStore, OutgoingMessage } from '#core/ports';
+import type { JobFailure, ObjectRef, SegmentJob } from '#core/types';
 import { admit } from './admission.ts';
 import { jobIdFor } from '#core/results';
 
@@ -10,6 +12,47 @@ export interface EnqueueDeps {
   maxBytes: number;
   /** Only keys under this prefix become jobs ('' accepts every key). */
   acceptPrefix: string;
+  /** Output profiles by key prefix (#core/output-options); none = the defaults for every object. */
+  profiles?: readonly OutputProfile[];
+  /**
+   * Where each object's user metadata (`x-amz-meta-greenscreen-*`, per-object output options) is
+   * read: one HEAD per accepted object. Unset: metadata is not consulted.
+   */
+  metadata?: Pick<ObjectStore, 'head'>;
+}
+
+/** HEADs in flight while reading metadata. */
+const METADATA_CONCURRENCY = 16;
+
+type Resolved = { spec: OutputSpec } | { failure: JobFailure; options: Record<string, string> } | { error: string };
+
+/** Each object's output spec: its prefix profile, overridden by its own metadata. */
+async function resolveSpecs(sources: readonly ObjectRef[], deps: EnqueueDeps): Promise<Resolved[]> {
+  const out: Resolved[] = new Array(sources.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < sources.length; i = next++) {
+      const source = sources[i]!;
+      let metadata: Record<string, string> = {};
+      if (deps.metadata) {
+        try {
+          const head = await deps.metadata.head(source.bucket, source.key, source.versionId ? { versionId: source.versionId } : {});
+          metadata = head?.metadata ?? {};
+        } catch (err) {
+          out[i] = { error: `could not read the object's metadata: ${toPipelineError(err).message}` };
+          continue;
+        }
+      }
+      try {
+        out[i] = { spec: resolveOutputSpec({ key: source.key, profiles: deps.profiles ?? [], metadata }) };
+      } catch (err) {
+        const e = toPipelineError(err);
+        out[i] = { failure: { code: e.code, message: e.message }, options: metadata };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(METADATA_CONCURRENCY, sources.length) }, work));
+  return out;
 }
 
 export interface EnqueueOptions {
@@ -37,6 +80,7 @@ export async function enqueueObjects(
   const seen = new Set<string>();
   const enqueuedAt = deps.clock.now().toISOString();
 
+  const admitted: { source: ObjectRef; admission: ReturnType<typeof admit> }[] = [];
   for (const source of candidates) {
     if (!source.key.startsWith(deps.acceptPrefix)) {
       outcomes.push({ key: source.key, status: 'skipped', reason: `outside the input prefix ${JSON.stringify(deps.acceptPrefix)}` });
@@ -47,7 +91,25 @@ export async function enqueueObjects(
       outcomes.push({ key: source.key, status: 'skipped', reason: admission.reason });
       continue;
     }
-    const jobId = jobIdFor(source, deps.modelVersion);
+    admitted.push({ source, admission });
+  }
+  const specs = await resolveSpecs(
+    admitted.map((a) => a.source),
+    { ...deps, ...(admitted.every((a) => a.admission.kind === 'reject') ? { metadata: undefined } : {}) },
+  );
+
+  for (const [i, { source, admission }] of admitted.entries()) {
+    const resolved = specs[i]!;
+    if ('error' in resolved) {
+      outcomes.push({ key: source.key, status: 'failed', jobId: jobIdFor(source, deps.modelVersion), reason: resolved.error });
+      continue;
+    }
+    // A bad option is a rejection like a bad upload: the worker records it as a failed result (with
+    // a failure webhook). Its job id covers the bad options, so correcting them makes a new job.
+    const rejection: JobFailure | undefined =
+      admission.kind === 'reject' ? admission.failure : 'failure' in resolved ? resolved.failure : undefined;
+    const spec = 'spec' in resolved ? resolved.spec : undefined;
+    const jobId = jobIdFor(source, deps.modelVersion, 'failure' in resolved ? { invalidOptions: resolved.options } : spec);
     if (seen.has(jobId)) {
       outcomes.push({ key: source.key, status: 'skipped', reason: `duplicate of job ${jobId} in the same batch` });
       continue;
@@ -59,14 +121,15 @@ export async function enqueueObjects(
       source,
       modelVersion: deps.modelVersion,
       enqueuedAt,
+      ...(spec && !rejection ? { output: spec } : {}),
       ...(options.reprocess ? { reprocess: options.reprocess } : {}),
-      ...(admission.kind === 'reject' ? { rejection: admission.failure } : {}),
+      ...(rejection ? { rejection } : {}),
     };
     const id = `${messages.length}`;
     // A forced re-run must not be swallowed by FIFO de-duplication of the original job.
     const deduplicationId = options.reprocess?.force ? `${jobId}-${options.reprocess.runId}`.slice(0, 128) : jobId;
     messages.push({ id, body, deduplicationId, groupId: jobId });
-    keyById.set(id, { key: source.key, jobId, rejected: admission.kind === 'reject' });
+    keyById.set(id, { key: source.key, jobId, rejected: rejection !== undefined });
   }
 
   const { failed } = messages.length ? await deps.queue.sendBatch(messages) : { failed: [] };

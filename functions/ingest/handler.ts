@@ -63,13 +63,17 @@ export async function handler(event: S3Event | BatchOperationsEvent): Promise<S3
   if (!cached) {
     const config = parseConfig(ingestConfigSchema);
     const conn = { region: config[ENV.region], endpoint: config[ENV.endpoint] };
+    const store = new S3ObjectStore(createS3Client(conn));
     cached = createIngestHandler({
       queue: new SqsJobQueue<SegmentJob>(createSqsClient(conn), config[ENV.jobsQueueUrl]),
-      store: new S3ObjectStore(createS3Client(conn)),
+      store,
+      // Per-object output options: x-amz-meta-greenscreen-* (one HEAD per upload).
+      metadata: store,
       clock: systemClock,
       modelVersion: config[ENV.modelVersion],
       maxBytes: config[ENV.maxUploadBytes],
       acceptPrefix: config[ENV.inputPrefix],
+      profiles: config[ENV.outputProfiles],
       logger: createLogger('ingest'),
     });
   }

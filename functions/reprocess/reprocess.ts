@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, JobQueue, ListedObject, ObjectStore, OutgoingMessage, SendBatchResult } from '#core/ports';
 import { isReservedKey } from '#core/resources';
+import type { OutputProfile } from '#core/output-options';
 import type { SegmentJob } from '#core/types';
 import { SQS_MAX_BATCH } from '#core/adapters/sqs-job-queue';
 import { enqueueObjects, type EnqueueOutcome } from '#ingest/enqueue';
@@ -44,6 +45,8 @@ export interface ReprocessOptions {
   modelVersion: string;
   /** Upload size limit (larger objects are enqueued as rejected, like uploads). */
   maxBytes: number;
+  /** Output profiles by prefix (#core/output-options), as ingest has them. */
+  profiles?: OutputProfile[];
   /** Re-do up-to-date objects too. */
   force?: boolean;
   /** List and check, print, enqueue nothing, write no checkpoint. */
@@ -221,6 +224,10 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
     modelVersion: options.modelVersion,
     maxBytes: options.maxBytes,
     acceptPrefix: '',
+    // Each object gets its prefix's current profile, overridden by its own metadata, as an upload
+    // does (one HEAD per enqueued object; skipped objects are not read).
+    profiles: options.profiles ?? [],
+    metadata: deps.store,
   };
   let stopping: 'interrupted' | 'failed' | undefined;
 

@@ -8,7 +8,10 @@ import { ObjectResultStore } from '#core/adapters/object-result-store';
 import type { Clock, JobQueue, ObjectStore, ResultStore } from '#core/ports';
 import { resultKeys } from '#core/results';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
-import { decodeImage, encodeCutout, encodeMask, type DecodedImage } from './image.ts';
+import { DEFAULT_OUTPUT_SPEC, FORMAT_FILES, InvalidOutputOptionError } from '#core/output-options';
+import { decodeImage, type DecodedImage } from './image.ts';
+import { renderOutputs } from './outputs.ts';
+import { decideSubject, subjectEvidence } from './subject.ts';
 import { maskAtOriginal, preprocess, type InferenceBatcher } from './inference.ts';
 import type { ModelCard } from './model-card.ts';
 
@@ -54,7 +57,8 @@ function baseResult(job: SegmentJob, card: ModelCard, attempts: number): Omit<Jo
     jobId: job.jobId,
     source: job.source,
     model: { name: card.name, version: card.version },
-    outputs: resultKeys(job.source.key, job.jobId),
+    outputs: resultKeys(job.source.key, job.jobId, job.output),
+    ...(job.output ? { output: job.output } : {}),
     attempts,
     ...(job.reprocess ? { reprocess: { runId: job.reprocess.runId } } : {}),
   };
@@ -105,6 +109,36 @@ async function alreadyCommitted(deps: ProcessDeps, job: SegmentJob): Promise<Job
   return resultStore(deps).readIfCommitted(job.source.key, job.jobId);
 }
 
+const size = (img: { width: number; height: number }) => ({ width: img.width, height: img.height });
+
+/**
+ * The background image a spec names, from the job's bucket, decoded under the same limits as a
+ * photo. A missing or undecodable one is the option's fault: INVALID_OUTPUT_OPTION, naming the key.
+ */
+async function loadBackground(deps: ProcessDeps, bg: { key: string }): Promise<DecodedImage> {
+  const where = `s3://${deps.bucket}/${bg.key}`;
+  let obj: { body: Buffer };
+  try {
+    const head = await deps.store.head(deps.bucket, bg.key);
+    if (!head) {
+      throw new InvalidOutputOptionError(`Expected option background (image:${bg.key}) to name an image in the bucket but ${where} does not exist`);
+    }
+    obj = await deps.store.get(deps.bucket, bg.key, { maxBytes: deps.maxBytes });
+  } catch (err) {
+    const e = toPipelineError(err);
+    if (e.retryable || e instanceof InvalidOutputOptionError) throw e;
+    // e.g. 403 (on AWS a missing key reads as 403 without s3:ListBucket) or over the size limit.
+    throw new InvalidOutputOptionError(`Expected option background (image:${bg.key}) to name a readable image in the bucket but ${e.message}`, { cause: err });
+  }
+  try {
+    return await decodeImage(obj.body, { maxPixels: deps.maxPixels });
+  } catch (err) {
+    const e = toPipelineError(err);
+    if (e.retryable) throw e;
+    throw new InvalidOutputOptionError(`Expected option background (image:${bg.key}) to be a decodable image but ${where} is not: ${e.message}`, { cause: err });
+  }
+}
+
 /**
  * Throws only retryable errors (the caller returns the message to the queue); permanent problems
  * with the photo end as a failed result.
@@ -139,17 +173,32 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
     return { kind: 'failed', result: await recordFailure(deps, job, { code: e.code, message: e.message }, attempts, timings) };
   }
 
+  const spec = job.output ?? DEFAULT_OUTPUT_SPEC;
+  let background: DecodedImage | undefined;
+  if (spec.outputs !== 'mask' && spec.background.type === 'image') {
+    try {
+      background = await timed(timings, 'background', () => loadBackground(deps, spec.background as { type: 'image'; key: string }));
+    } catch (err) {
+      const e: PipelineError = toPipelineError(err);
+      if (e.retryable) throw e;
+      return { kind: 'failed', result: await recordFailure(deps, job, { code: e.code, message: e.message }, attempts, timings, size(img)) };
+    }
+  }
+
   const pre = await timed(timings, 'preprocess', () => preprocess(img, deps.card));
   const prob = await timed(timings, 'inference', () => deps.batcher.infer(pre));
-  const mask = await timed(timings, 'upsample', () => maskAtOriginal(prob, pre.plan, img.width, img.height));
-  const [maskPng, cutoutPng] = await timed(timings, 'encode', () =>
-    Promise.all([encodeMask(mask, img.width, img.height), encodeCutout(img, mask)]),
-  );
-  const keys = resultKeys(job.source.key, job.jobId);
+  // Nobody in the photo (subject.ts): an empty mask, never a random blob.
+  const subject = decideSubject(subjectEvidence(prob));
+  const mask =
+    subject === 'none'
+      ? Buffer.alloc(img.width * img.height)
+      : await timed(timings, 'upsample', () => maskAtOriginal(prob, pre.plan, img.width, img.height));
+  const rendered = await timed(timings, 'encode', () => renderOutputs(img, mask, spec, background));
+  const keys = resultKeys(job.source.key, job.jobId, spec);
   await timed(timings, 'upload', () =>
     Promise.all([
-      resultStore(deps).putOutput(keys.mask, maskPng, 'image/png'),
-      resultStore(deps).putOutput(keys.cutout, cutoutPng, 'image/png'),
+      keys.mask && rendered.mask ? resultStore(deps).putOutput(keys.mask, rendered.mask, 'image/png') : undefined,
+      keys.cutout && rendered.cutout ? resultStore(deps).putOutput(keys.cutout, rendered.cutout, FORMAT_FILES[spec.format].contentType) : undefined,
     ]),
   );
   timings.total = Math.round((performance.now() - started) * 10) / 10;
@@ -159,6 +208,9 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
     width: img.width,
     height: img.height,
     modelInput: { width: pre.plan.width, height: pre.plan.height },
+    subject,
+    ...(rendered.width !== img.width || rendered.height !== img.height ? { outputSize: { width: rendered.width, height: rendered.height } } : {}),
+    ...(rendered.crop ? { crop: rendered.crop } : {}),
     timingsMs: timings,
     finishedAt: deps.clock.now().toISOString(),
   };

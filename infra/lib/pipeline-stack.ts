@@ -60,6 +60,7 @@ export class PipelineStack extends Stack {
       jobsQueue: this.jobs.queue,
       modelVersion: model.version,
       logRetentionDays: settings.logRetentionDays,
+      outputProfiles: settings.outputProfiles,
     });
 
     const network = new Network(this, 'Network', { natGateways: settings.natGateways, logRetentionDays: settings.logRetentionDays });

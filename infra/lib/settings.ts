@@ -4,6 +4,8 @@
  * value fails synth with its name, like the functions' zod config does at start-up.
  */
 
+import { parseProfiles, type OutputProfile } from '#core/output-options';
+
 export interface PipelineSettings {
   /** `-c gpu=false`: CPU-only worker on Fargate with the CPU execution provider. */
   gpu: boolean;
@@ -42,6 +44,12 @@ export interface PipelineSettings {
   logRetentionDays: number;
   /** Used only when models/tiramisu.card.json is missing (see model-card.ts). */
   modelVersionFallback: string;
+  /**
+   * Output profiles by input prefix (#core/output-options), e.g. in cdk.json
+   * `"outputProfiles": [{"prefix": "incoming/shop/", "options": {"format": "jpeg", "background": "#ffffff"}}]`
+   * or `-c outputProfiles='[…]'`; checked at synth, set on ingest as GREENSCREEN_OUTPUT_PROFILES.
+   */
+  outputProfiles: OutputProfile[];
 }
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -64,6 +72,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   presignSeconds: 3600,
   logRetentionDays: 30,
   modelVersionFallback: 'unversioned',
+  outputProfiles: [],
 };
 
 /** What `node.tryGetContext` gives back: strings from `-c`, JSON values from cdk.json. */
@@ -109,6 +118,16 @@ function instanceType(read: ContextReader, key: string, fallback: string): strin
   return v;
 }
 
+function profiles(read: ContextReader): OutputProfile[] {
+  const raw = read('outputProfiles');
+  if (raw === undefined || raw === null || raw === '') return [];
+  try {
+    return parseProfiles(typeof raw === 'string' ? raw : JSON.stringify(raw));
+  } catch (err) {
+    throw new SettingsError(`Expected context "outputProfiles" to be valid output profiles but: ${(err as Error).message}`);
+  }
+}
+
 export function readSettings(read: ContextReader): PipelineSettings {
   const d = DEFAULT_SETTINGS;
   const type = instanceType(read, 'instanceType', d.instanceType);
@@ -146,6 +165,7 @@ export function readSettings(read: ContextReader): PipelineSettings {
     presignSeconds: int(read, 'presignSeconds', d.presignSeconds, 60, 604_800),
     logRetentionDays: int(read, 'logRetentionDays', d.logRetentionDays, 1, 3653),
     modelVersionFallback: text(read, 'modelVersion') ?? d.modelVersionFallback,
+    outputProfiles: profiles(read),
   };
   const { resultsTransitionDays: ia, resultsExpirationDays: expire } = settings;
   if (ia > 0 && ia < 30) {

@@ -139,8 +139,8 @@ export async function auditRun(stack: LocalStack, keys: readonly string[]): Prom
       if (!folders.has(result.jobId)) audit.invalid.push({ key, reason: `no outputs in the folder of job ${result.jobId}` });
       try {
         const [mask, cutout] = await Promise.all([
-          store.get(bucket, result.outputs.mask).then((o) => sharp(o.body).metadata()),
-          store.get(bucket, result.outputs.cutout).then((o) => sharp(o.body).metadata()),
+          store.get(bucket, result.outputs.mask!).then((o) => sharp(o.body).metadata()),
+          store.get(bucket, result.outputs.cutout!).then((o) => sharp(o.body).metadata()),
         ]);
         const size = `${result.width}x${result.height}`;
         if (`${mask.width}x${mask.height}` !== size || mask.channels !== 1) {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INPUT_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX, RESULTS_PREFIX } from '#core/resources';
+import { BACKGROUNDS_PREFIX, INPUT_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX, RESULTS_PREFIX } from '#core/resources';
 import { actionsOf, FIRST_SYNTH_TIMEOUT_MS, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesised, synthesise } from './stack-fixture.ts';
 
 const BUCKET = 'Storage/Uploads';
@@ -40,6 +40,7 @@ describe('IAM', { timeout: SYNTH_TIMEOUT_MS }, () => {
       },
       { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: s.arn('Events/Queue') },
       { Sid: 'ReadUploads', Effect: 'Allow', Action: 's3:GetObject', Resource: s.objectsArn(BUCKET, INPUT_PREFIX) },
+      { Sid: 'ReadBackgrounds', Effect: 'Allow', Action: 's3:GetObject', Resource: s.objectsArn(BUCKET, BACKGROUNDS_PREFIX) },
       { Sid: 'ReadWriteResults', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: s.objectsArn(BUCKET, RESULTS_PREFIX) },
     ]);
   });

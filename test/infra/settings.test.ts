@@ -40,3 +40,21 @@ describe('readSettings', () => {
     expect(() => from(context)).toThrow(message);
   });
 });
+
+describe('readSettings: outputProfiles', () => {
+  const shop = { prefix: 'incoming/shop/', options: { format: 'jpeg', background: '#ffffff', 'max-size': 2000 } };
+  it.each([
+    ['a JSON array in cdk.json', [shop]],
+    ['a JSON string from -c', JSON.stringify([shop])],
+  ])('reads %s and checks it at synth', (_name, value) => {
+    expect(from({ outputProfiles: value }).outputProfiles).toEqual([
+      { prefix: 'incoming/shop/', options: { format: 'jpeg', background: '#ffffff', 'max-size': '2000' } },
+    ]);
+  });
+
+  it('fails synth on a bad profile, naming the prefix, option and value', () => {
+    expect(() => from({ outputProfiles: [{ prefix: 'incoming/x/', options: { format: 'tiff' } }] })).toThrow(
+      'Expected context "outputProfiles" to be valid output profiles but: Expected option format (from the profile for "incoming/x/") to be one of png, webp, avif, jpeg but received "tiff"',
+    );
+  });
+});

@@ -131,7 +131,7 @@ describe('bad input through the stack, all at once', () => {
     const get = async (key: string) => (await stack.store.get(stack.resources.bucket, key)).body;
     const decoded = async (n: number) => {
       const r = resultFor(`incoming/bad/orientation-${n}.jpg`);
-      const cutout = await sharp(await get(r.outputs.cutout)).raw().toBuffer({ resolveWithObject: true });
+      const cutout = await sharp(await get(r.outputs.cutout!)).raw().toBuffer({ resolveWithObject: true });
       return { r, cutout };
     };
     const reference = await decoded(1);

@@ -47,8 +47,8 @@ describe('local pipeline, end to end', () => {
       const meta = await sharp(join(CCP, 'images', `${id}.jpg`)).metadata();
       expect(result).toMatchObject({ status: 'succeeded', width: meta.width, height: meta.height, model: { name: 'tiramisu' } });
       expect(Object.keys(result.timingsMs)).toEqual(expect.arrayContaining(['download', 'decode', 'inference', 'encode', 'upload']));
-      const mask = await raw((await stack.store.get(stack.resources.bucket, result.outputs.mask)).body);
-      const cutout = await raw((await stack.store.get(stack.resources.bucket, result.outputs.cutout)).body);
+      const mask = await raw((await stack.store.get(stack.resources.bucket, result.outputs.mask!)).body);
+      const cutout = await raw((await stack.store.get(stack.resources.bucket, result.outputs.cutout!)).body);
       expect(mask.info).toMatchObject({ width: meta.width, height: meta.height, channels: 1 });
       expect(cutout.info).toMatchObject({ width: meta.width, height: meta.height, channels: 4 });
       const alpha = Buffer.alloc(mask.data.length);

@@ -6,6 +6,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#core/config';
+import type { OutputProfile } from '#core/output-options';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
 import { PipelineFunction } from './pipeline-function.ts';
@@ -15,6 +16,8 @@ export interface IngestProps {
   jobsQueue: sqs.IQueue;
   modelVersion: string;
   logRetentionDays: number;
+  /** Output profiles by prefix; none = the defaults for every upload. */
+  outputProfiles?: OutputProfile[];
 }
 
 /**
@@ -55,6 +58,7 @@ export class Ingest extends Construct {
         [ENV.jobsQueueUrl]: props.jobsQueue.queueUrl,
         [ENV.inputPrefix]: INPUT_PREFIX,
         [ENV.modelVersion]: props.modelVersion,
+        ...(props.outputProfiles?.length ? { [ENV.outputProfiles]: JSON.stringify(props.outputProfiles) } : {}),
       },
     });
     const fn = this.handler.function;

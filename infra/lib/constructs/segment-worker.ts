@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#core/config';
-import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
+import { BACKGROUNDS_PREFIX, INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
 import { MODEL_CARD_IN_IMAGE, REPO_ROOT } from '../model-card.ts';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
 import type { PipelineSettings } from '../settings.ts';
@@ -165,6 +165,14 @@ export class SegmentWorker extends Construct {
         sid: 'ReadUploads',
         actions: ['s3:GetObject'],
         resources: [props.bucket.arnForObjects(`${INPUT_PREFIX}*`)],
+      }),
+    );
+    // backgrounds/: images that output options name as a background (image:backgrounds/…).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadBackgrounds',
+        actions: ['s3:GetObject'],
+        resources: [props.bucket.arnForObjects(`${BACKGROUNDS_PREFIX}*`)],
       }),
     );
     // results/: write mask, cutout and result.json; read result.json back to recognise a redelivered job.
