@@ -1,6 +1,6 @@
 /**
  * The model's pre- and post-processing, pure: plain arrays in, plain arrays out. No sharp, no
- * onnxruntime, no `node:` module, so the worker (functions/segment/segmenter.ts), `greenscreen eval`,
+ * onnxruntime, no `node:` module, so the worker (functions/segment/inference.ts), `greenscreen eval`,
  * the benchmarks and a browser page (onnxruntime-web) all run exactly this code.
  *
  * API (sizes in pixels, images row-major, 8-bit, interleaved channels):
