@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUT_PREFIX } from '#core/resources';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { SourceReads, startStackWebServer, type WebServer } from '#local/web-server';
+import { SourceReads, startStackWebServer, startWebServer, type WebServer } from '#local/web-server';
 import { createModelSession, type ModelSession } from '#segment/model';
 import { cardPathFor, loadModelCard, type ModelCard } from '#segment/model-card';
 import { launchBrowser, Screenshots, type BrowserSession } from '#test/browser';
@@ -33,11 +33,11 @@ interface PagePhoto {
 }
 
 /** Photo i as the page holds it, once the page is done with it. */
-async function pagePhoto(page: Page, i: number): Promise<PagePhoto> {
+async function pagePhoto(page: Page, i: number, timeout = 60_000): Promise<PagePhoto> {
   await page.waitForFunction((n) => {
     const p = (window as unknown as { greenscreen: { photos: { status: string }[] } }).greenscreen.photos[n];
     return p !== undefined && p.status !== 'working';
-  }, i, { timeout: 60_000 });
+  }, i, { timeout });
   return page.evaluate((n) => {
     type Hooked = { name: string; status: PagePhoto['status']; key?: string; error?: PagePhoto['error']; result?: { plan: { width: number; height: number }; mask: Uint8Array; probabilities: Float32Array } };
     const p = (window as unknown as { greenscreen: { photos: Hooked[] } }).greenscreen.photos[n]!;
@@ -261,4 +261,47 @@ describe('the page in Chromium', () => {
     await shots.take(page, 'model-failed');
     await page.close();
   }, 120_000);
+});
+
+describe('the page on WebGPU (SwiftShader: a WebGPU adapter without a GPU)', () => {
+  let web: WebServer;
+  let browser: BrowserSession;
+  let card: ModelCard;
+  let nodeSession: ModelSession;
+
+  beforeAll(async () => {
+    web = await startWebServer({}); // the static page: no stack behind it
+    const loaded = await loadModelCard(cardPathFor('tiramisu'));
+    card = loaded.card;
+    nodeSession = await createModelSession(loaded, { provider: 'cpu', threads: 1 });
+    browser = await launchBrowser({ webgpu: 'swiftshader' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await nodeSession?.release();
+  }, 60_000);
+
+  // SwiftShader runs the compute shaders on the CPU: about a minute per photo here. It proves the
+  // page's WebGPU path (onnxruntime-web's WebGPU build and runtime) end to end, not its speed.
+  it("picks WebGPU when there is an adapter, and its mask matches onnxruntime-node's", async () => {
+    const { page } = browser;
+    await page.goto(web.url);
+    await page.waitForSelector('body[data-state]', { timeout: 120_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { greenscreen: { state: string; backend?: string } }).greenscreen)).toMatchObject({ state: 'ready', backend: 'webgpu' });
+    await expect(page.locator('#model-status').textContent()).resolves.toMatch(/ready in \d+ ms · WebGPU$/);
+    expect(await page.locator('#no-pipeline').isVisible()).toBe(true);
+    const file = photoPath(0);
+    await page.setInputFiles('#file', file);
+    const inPage = await pagePhoto(page, 0, 300_000);
+    await shots.take(page, 'webgpu-cut-out');
+    expect(inPage.status).toBe('done');
+    const node = await segmentInNode(await readFile(file), card, nodeSession);
+    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.mask!, node.mask]);
+    await writeFile(join(SHOTS, 'parity-webgpu.json'), `${JSON.stringify({ photo: file, plan: node.plan, ...parity }, null, 2)}\n`);
+    console.log(`WebGPU (SwiftShader) vs onnxruntime-node: IoU ${parity.iou.toFixed(5)}, max |Δp| ${parity.maxAbsDiff.toExponential(3)}, max mask Δ ${parity.maxMaskLevels}/255`);
+    expect(parity.iou).toBeGreaterThanOrEqual(0.99);
+    expect(browser.blocked).toEqual([]);
+  }, 400_000);
 });

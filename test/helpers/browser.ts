@@ -40,13 +40,23 @@ export function assertChromium(): void {
   }
 }
 
-export async function launchBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
+/**
+ * WebGPU without a GPU: Chromium's SwiftShader (Vulkan on the CPU) as the WebGPU adapter. Slow, but
+ * it runs the page's WebGPU path (onnxruntime-web's WebGPU build) for real on any machine.
+ */
+export const SWIFTSHADER_WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'];
+
+export async function launchBrowser(
+  options: { viewport?: { width: number; height: number }; webgpu?: 'swiftshader' } = {},
+): Promise<BrowserSession> {
   assertChromium();
   const profile = await mkdtemp(join(tmpdir(), 'greenscreen-chromium-'));
+  const args =
+    options.webgpu === 'swiftshader' ? [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), ...SWIFTSHADER_WEBGPU_ARGS] : CHROMIUM_ARGS;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args,
     viewport: options.viewport ?? { width: 1280, height: 1000 },
     acceptDownloads: true,
   });

@@ -90,6 +90,7 @@ export async function loadSegmenter(base: URL, options: { prefer?: Backend } = {
     session = await ort.InferenceSession.create(new Uint8Array(weights), {
       executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3, // errors only: its placement notes are not the person's concern
     });
   } catch (err) {
     throw new ModelLoadError(`Expected onnxruntime-web (${backend}) to load ${card.name}@${card.version} but it failed: ${(err as Error).message}`, {
