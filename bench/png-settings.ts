@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { median } from '../functions/cli/metrics.ts';
-import { encodeCutout, encodeMask } from '../functions/segment/image.ts';
+import { DEFAULT_OUTPUT_SPEC } from '../functions/core/output-options.ts';
+import { encodeMaskPng } from '../functions/segment/codecs.ts';
+import { encodeCutout } from '../functions/segment/outputs.ts';
 
 const { values } = parseArgs({
   options: { photo: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
@@ -44,11 +46,11 @@ for (const c of candidates) {
   let cutBytes = 0, maskBytes = 0;
   for (let r = 0; r < runs; r++) {
     let t = performance.now();
-    const out = await encodeCutout({ rgb, width, height }, mask, c.png);
+    const out = await encodeCutout(rgb, mask, width, height, DEFAULT_OUTPUT_SPEC, undefined, { png: c.png });
     cut.push(performance.now() - t);
     cutBytes = out.length;
     t = performance.now();
-    const m = await encodeMask(mask, width, height, c.png);
+    const m = await encodeMaskPng(mask, width, height, c.png);
     msk.push(performance.now() - t);
     maskBytes = m.length;
   }

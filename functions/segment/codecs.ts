@@ -16,11 +16,17 @@ export const WEBP_EFFORT = 2;
 export const AVIF_EFFORT = 2;
 export const DEFAULT_QUALITY = { webp: 90, avif: 60, jpeg: 90 } as const;
 
-/** Finish a sharp pipeline in the spec's format. `effort` overrides the measured default (bench:outputs). */
-export function encodeAs(image: sharp.Sharp, spec: Pick<OutputSpec, 'format' | 'quality'>, tuning: { effort?: number } = {}): Promise<Buffer> {
+/** Overrides of the measured defaults, for the benchmarks that choose them. */
+export interface CodecTuning {
+  effort?: number;
+  png?: sharp.PngOptions;
+}
+
+/** Finish a sharp pipeline in the spec's format. */
+export function encodeAs(image: sharp.Sharp, spec: Pick<OutputSpec, 'format' | 'quality'>, tuning: CodecTuning = {}): Promise<Buffer> {
   switch (spec.format) {
     case 'png':
-      return image.png(PNG_OPTIONS).toBuffer();
+      return image.png(tuning.png ?? PNG_OPTIONS).toBuffer();
     case 'webp': {
       const effort = tuning.effort ?? WEBP_EFFORT;
       return (spec.quality === undefined
@@ -36,6 +42,6 @@ export function encodeAs(image: sharp.Sharp, spec: Pick<OutputSpec, 'format' | '
 }
 
 /** The mask: 8-bit grey PNG, whatever the cut-out's format (a lossy mask would not be a mask). */
-export function encodeMaskPng(mask: Buffer, width: number, height: number): Promise<Buffer> {
-  return sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png(PNG_OPTIONS).toBuffer();
+export function encodeMaskPng(mask: Buffer, width: number, height: number, png: sharp.PngOptions = PNG_OPTIONS): Promise<Buffer> {
+  return sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png(png).toBuffer();
 }

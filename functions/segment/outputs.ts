@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import type { OutputSpec } from '#core/output-options';
-import { encodeAs, encodeMaskPng } from './codecs.ts';
+import { encodeAs, encodeMaskPng, type CodecTuning } from './codecs.ts';
 
 export interface Box {
   left: number;
@@ -131,7 +131,7 @@ export async function encodeCutout(
   height: number,
   spec: OutputSpec,
   background?: { rgb: Buffer; width: number; height: number },
-  tuning: { effort?: number } = {},
+  tuning: CodecTuning = {},
 ): Promise<Buffer> {
   const raw3 = { raw: { width, height, channels: 3 as const } };
   const raw1 = { raw: { width, height, channels: 1 as const } };

@@ -1,7 +1,9 @@
-/** encodeMask / encodeCutout: what the PNGs hold, pixel by pixel, on small images made here. */
+/** The default outputs (renderOutputs, codecs): what the PNGs hold, pixel by pixel, on small images made here. */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeCutout, encodeMask } from '#segment/image';
+import { DEFAULT_OUTPUT_SPEC } from '#core/output-options';
+import { encodeMaskPng } from '#segment/codecs';
+import { renderOutputs } from '#segment/outputs';
 
 const W = 37;
 const H = 23;
@@ -15,9 +17,9 @@ async function rawOf(png: Buffer) {
   return { data, channels: info.channels, width: info.width, height: info.height };
 }
 
-describe('encodeCutout', () => {
+describe('renderOutputs (defaults: transparent PNG)', () => {
   it('writes RGBA at the original size with alpha = mask, RGB kept where visible and zeroed where not', async () => {
-    const out = await rawOf(await encodeCutout({ rgb, width: W, height: H }, mask));
+    const out = await rawOf((await renderOutputs({ rgb, width: W, height: H }, mask, DEFAULT_OUTPUT_SPEC)).cutout!);
 
     expect([out.width, out.height, out.channels]).toEqual([W, H, 4]);
     for (let i = 0; i < N; i++) {
@@ -29,7 +31,7 @@ describe('encodeCutout', () => {
 
   it('multiplies the mask by the photo’s own alpha when it has one', async () => {
     const alpha = Buffer.from(Array.from({ length: N }, (_, i) => (i % 2 ? 255 : 128)));
-    const out = await rawOf(await encodeCutout({ rgb, alpha, width: W, height: H }, mask));
+    const out = await rawOf((await renderOutputs({ rgb, alpha, width: W, height: H }, mask, DEFAULT_OUTPUT_SPEC)).cutout!);
 
     for (let i = 0; i < N; i++) {
       const a = Math.round((mask[i]! * alpha[i]!) / 255);
@@ -39,9 +41,9 @@ describe('encodeCutout', () => {
   });
 });
 
-describe('encodeMask', () => {
+describe('encodeMaskPng', () => {
   it('writes an 8-bit single-channel PNG holding the soft mask exactly', async () => {
-    const png = await encodeMask(mask, W, H);
+    const png = await encodeMaskPng(mask, W, H);
     const meta = await sharp(png).metadata();
     const grey = await sharp(png).extractChannel(0).raw().toBuffer(); // sharp would expand grey to sRGB
 
