@@ -1,79 +1,46 @@
-"""Training data: decode + resize once into a cache, then cheap tensor augmentation per sample.
+"""Training samples: a mixture of labelled sets, composited scenes and person-free crops.
 
-Images are cached at the serving scale (long side = `long_side`), so random crops show people at
-the size the served model sees them, for a fraction of the cost of whole photos.
+Everything is decoded once (models/datasets.py caches each set at the serving scale); a sample is
+cheap tensor work: pick a source by the run config's mixture weights, scale and crop, photometric
+jitter, normalise. Each sample carries a weight map (0 where the label is unknown: `ignore/`).
+
+Sources (the keys of a config's `mixture`):
+  <set name>   a photo of that set (registry name), random scale/crop/flip
+  composite    1-4 people (cut out of the labelled sets with their masks, plus `cutouts/`) pasted
+               onto a person-free backdrop, from a few percent of the frame's height to
+               head-and-shoulders crops that leave the frame, anywhere in it, colour/blur matched
+  empty        a person-free crop (backgrounds/, empty camvid frames, person-free strips of ccp)
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
 from dataclasses import dataclass
-from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+
+from datasets import Sample
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
+# sets whose people are centred full-body: crops may zoom on the upper body (portrait framing)
+FULL_BODY = {"ccp", "vton", "davis", "pennfudan"}
+# sets whose people are cut by the frame's bottom edge (head-and-shoulders): pasted bottom-anchored
+HALF_BODY = {"pfcn", "aiseg", "vton"}
+
 
 @dataclass
-class Sample:
-    id: str
-    image: torch.Tensor  # uint8 3xHxW
-    mask: torch.Tensor  # uint8 1xHxW (soft after resize)
-
-
-def _load_resized(img_path: Path, mask_path: Path, long_side: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    img = Image.open(img_path).convert("RGB")
-    mask = Image.open(mask_path).convert("L")
-    if img.size != mask.size:
-        raise ValueError(f"Expected mask {mask_path} of size {img.size} but received {mask.size}")
-    w, h = img.size
-    scale = long_side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    img = img.resize(size, Image.BILINEAR, reducing_gap=None) if scale < 1 else img.resize(size, Image.BILINEAR)
-    mask = mask.resize(size, Image.BILINEAR)
-    t_img = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).contiguous()
-    t_mask = torch.from_numpy(np.asarray(mask).copy())[None].contiguous()
-    return t_img, t_mask
-
-
-def load_set(root: Path, ids: List[str], long_side: int, cache_dir: Path, tag: str) -> List[Sample]:
-    cache = cache_dir / f"{tag}-{long_side}.pt"
-    if cache.exists():
-        data = torch.load(cache)
-        if [d[0] for d in data] == ids:
-            return [Sample(*d) for d in data]
-    data = []
-    for i in ids:
-        img, mask = _load_resized(root / "images" / f"{i}.jpg", root / "masks" / f"{i}.png", long_side)
-        data.append((i, img, mask))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(data, cache)
-    return [Sample(*d) for d in data]
-
-
-def splits(root: Path) -> dict:
-    with open(root / "split.json") as f:
-        return json.load(f)
-
-
-def train_val_ids(ccp_root: Path, val_every: int = 10) -> Tuple[List[str], List[str]]:
-    """Validation is carved out of `train` (every 10th id); `test` is never touched here."""
-    ids = sorted(splits(ccp_root)["train"])
-    val = ids[::val_every]
-    val_set = set(val)
-    return [i for i in ids if i not in val_set], val
+class Person:
+    image: torch.Tensor  # float 3xhxw (tight box around the person)
+    alpha: torch.Tensor  # float 1xhxw in [0, 1]
+    half_body: bool
 
 
 def background_strips(samples: List[Sample], min_width: int = 40) -> List[torch.Tensor]:
-    """Person-free vertical strips of street photos, used as backdrops for composited studio people."""
+    """Person-free vertical strips of street photos (columns the mask never touches)."""
     out = []
     for s in samples:
         cols = (s.mask[0] > 8).any(0)
@@ -91,91 +58,187 @@ def background_strips(samples: List[Sample], min_width: int = 40) -> List[torch.
     return out
 
 
-class Augmenter:
-    """Portrait/selfie-oriented augmentation on uint8 tensors; returns normalised float crops."""
+def people_of(samples: List[Sample], half_body: bool, min_px: int = 24) -> List[Person]:
+    """Each labelled photo's people as one cut-out: the mask's tight box, alpha = mask."""
+    out = []
+    for s in samples:
+        m = s.mask[0] > 127
+        if s.ignore is not None and s.ignore.any():
+            continue  # an unknown region next to a person would be pasted as background
+        ys, xs = m.nonzero(as_tuple=True)
+        if len(ys) < min_px * min_px // 4:
+            continue
+        y0, y1, x0, x1 = ys.min().item(), ys.max().item() + 1, xs.min().item(), xs.max().item() + 1
+        if y1 - y0 < min_px:
+            continue
+        out.append(Person(s.image[:, y0:y1, x0:x1], s.mask[:, y0:y1, x0:x1], half_body))
+    return out
 
-    def __init__(self, ccp: List[Sample], vton: List[Sample], crop: int, seed: int, vton_p: float = 0.3,
-                 upper_body_p: float = 0.3):
-        self.ccp, self.vton, self.crop, self.vton_p = ccp, vton, crop, vton_p
-        self.upper_body_p = upper_body_p
+
+class Augmenter:
+    """Draws training crops from a mixture of sources; see the module doc."""
+
+    def __init__(self, sets: Dict[str, List[Sample]], mixture: Dict[str, float], crop: int, seed: int,
+                 cutouts: List[Sample], backgrounds: List[torch.Tensor], people_sources: List[str],
+                 upper_body_p: float = 0.25, person_centred_p: float = 0.5):
+        unknown = set(mixture) - set(sets) - {"composite", "empty"}
+        if unknown:
+            raise ValueError(f"Expected mixture keys among {sorted(set(sets) | {'composite', 'empty'})} "
+                             f"but received {sorted(unknown)}")
+        self.sets, self.crop = sets, crop
+        self.sources = [k for k, w in mixture.items() if w > 0]
+        self.weights = [mixture[k] for k in self.sources]
+        self.upper_body_p, self.person_centred_p = upper_body_p, person_centred_p
         self.rng = random.Random(seed)
         self.gen = torch.Generator().manual_seed(seed)
-        self.backgrounds = background_strips(ccp)
         self.mean = torch.tensor(MEAN).view(3, 1, 1)
         self.std = torch.tensor(STD).view(3, 1, 1)
+        # compositing material
+        self.people: List[Person] = [Person(c.image, c.mask, False) for c in cutouts]
+        for name in people_sources:
+            self.people += people_of(sets[name], name in HALF_BODY)
+        self.backdrops: List[Tuple[torch.Tensor, Optional[torch.Tensor]]] = [(b, None) for b in backgrounds]
+        for name, samples in sets.items():
+            for s in samples:
+                if (s.mask > 8).any():
+                    continue  # not person-free
+                self.backdrops.append((s.image, s.ignore))
+        self.backdrops += [(b, None) for b in background_strips(sets.get("ccp", []))]
 
-    # -- backgrounds for compositing --------------------------------------------------------
-    def _synthetic_background(self, h: int, w: int) -> torch.Tensor:
+    # -- helpers ----------------------------------------------------------------------------
+    def _u(self, a: float, b: float) -> float:
+        return self.rng.uniform(a, b)
+
+    def _logu(self, a: float, b: float) -> float:
+        return math.exp(self.rng.uniform(math.log(a), math.log(b)))
+
+    @staticmethod
+    def _resize(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        shrink = h < x.shape[-2] or w < x.shape[-1]
+        return F.interpolate(x[None], size=(h, w), mode="bilinear", align_corners=False, antialias=shrink)[0]
+
+    # -- backdrops --------------------------------------------------------------------------
+    def _backdrop(self, c: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """A c x c person-free crop (float 0-255) and its ignore map (bool)."""
         r = self.rng
-        kind = r.random()
-        if kind < 0.5 and self.backgrounds:
-            strip = r.choice(self.backgrounds).float()
-            bg = F.interpolate(strip[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-            if r.random() < 0.5:
-                bg = bg.flip(-1)
-            return bg
-        # gradient + blotches + noise: rooms, walls, skies, bokeh
-        c0 = torch.tensor([r.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
-        c1 = torch.tensor([r.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
-        t = torch.linspace(0, 1, h).view(1, h, 1) if r.random() < 0.5 else torch.linspace(0, 1, w).view(1, 1, w)
-        bg = (c0 * (1 - t) + c1 * t).expand(3, h, w).clone()
-        low = torch.rand(1, 3, max(2, h // 32), max(2, w // 32), generator=self.gen) * 255
-        low = F.interpolate(low, size=(h, w), mode="bicubic", align_corners=False)[0]
-        a = r.uniform(0.0, 0.6)
-        return (bg * (1 - a) + low * a).clamp(0, 255)
-
-    def _composite_vton(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        s = self.rng.choice(self.vton)
-        img, m = s.image.float(), s.mask.float() / 255
+        if r.random() < 0.15 or not self.backdrops:
+            return self._synthetic_backdrop(c), torch.zeros(1, c, c, dtype=torch.bool)
+        img, ign = r.choice(self.backdrops)
         _, h, w = img.shape
-        bg = self._synthetic_background(h, w)
-        # soften the hard label edge a little so the paste leaves no halo
-        alpha = F.avg_pool2d(m[None], 3, 1, 1, count_include_pad=False)[0]
-        return img * alpha + bg * (1 - alpha), m * 255
-
-    # -- geometry -----------------------------------------------------------------------------
-    def _scale_crop(self, img: torch.Tensor, mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        r, c = self.rng, self.crop
-        _, h, w = img.shape
-        upper_body = r.random() < self.upper_body_p
-        s = math.exp(r.uniform(math.log(1.2), math.log(2.4))) if upper_body else \
-            math.exp(r.uniform(math.log(0.55), math.log(1.5)))
-        nh, nw = max(8, round(h * s)), max(8, round(w * s))
-        x = torch.cat([img, mask], 0)[None]
-        x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=s < 1)[0]
-        # pad to at least the crop with a flat colour (mask 0)
-        ph, pw = max(0, c - nh), max(0, c - nw)
-        if ph or pw:
-            fill = torch.zeros(4, nh + ph, nw + pw)
-            fill[:3] = torch.tensor([r.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
-            oy, ox = r.randint(0, ph), r.randint(0, pw)
-            fill[:, oy:oy + nh, ox:ox + nw] = x
-            x, nh, nw = fill, nh + ph, nw + pw
-        if upper_body:
-            ys, xs = (x[3] > 127).nonzero(as_tuple=True)
-            if len(ys):
-                top = ys.min().item()
-                cy = top + r.uniform(-0.15, 0.35) * c
-                cx = xs.float().mean().item() + r.uniform(-0.25, 0.25) * c
-                y0 = int(min(max(0, cy - c * 0.3), nh - c))
-                x0 = int(min(max(0, cx - c / 2), nw - c))
-            else:
-                y0, x0 = r.randint(0, nh - c), r.randint(0, nw - c)
-        else:
-            y0, x0 = r.randint(0, nh - c), r.randint(0, nw - c)
+        s = max(c / h, c / w) * self._logu(1.0, 2.5)
+        nh, nw = max(c, round(h * s)), max(c, round(w * s))
+        x = img.float() if ign is None else torch.cat([img.float(), ign.float() * 255], 0)
+        x = self._resize(x, nh, nw)
+        y0, x0 = r.randint(0, nh - c), r.randint(0, nw - c)
         x = x[:, y0:y0 + c, x0:x0 + c]
         if r.random() < 0.5:
             x = x.flip(-1)
-        return x[:3], x[3:]
+        ign_c = x[3:] > 127 if ign is not None else torch.zeros(1, c, c, dtype=torch.bool)
+        return x[:3].contiguous(), ign_c
 
-    # -- photometric --------------------------------------------------------------------------
+    def _synthetic_backdrop(self, c: int) -> torch.Tensor:
+        """Gradient + low-frequency blotches: walls, skies, studio sweeps, bokeh."""
+        r = self.rng
+        c0 = torch.tensor([r.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
+        c1 = torch.tensor([r.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
+        t = torch.linspace(0, 1, c).view(1, c, 1) if r.random() < 0.5 else torch.linspace(0, 1, c).view(1, 1, c)
+        bg = (c0 * (1 - t) + c1 * t).expand(3, c, c).clone()
+        low = torch.rand(1, 3, max(2, c // 32), max(2, c // 32), generator=self.gen) * 255
+        low = F.interpolate(low, size=(c, c), mode="bicubic", align_corners=False)[0]
+        a = r.uniform(0.0, 0.6)
+        return (bg * (1 - a) + low * a).clamp(0, 255)
+
+    # -- compositing ------------------------------------------------------------------------
+    def _paste(self, canvas: torch.Tensor, label: torch.Tensor, p: Person, c: int, stats) -> None:
+        r = self.rng
+        ph, pw = p.image.shape[-2:]
+        # height from a few percent of the frame to past its edges (log-uniform)
+        th = max(10, round(c * self._logu(0.07, 1.7)))
+        tw = max(3, round(th * pw / ph))
+        if tw > 2 * c:
+            th, tw = max(10, round(th * 2 * c / tw)), 2 * c
+        x = self._resize(torch.cat([p.image.float(), p.alpha.float()], 0), th, tw)
+        img, alpha = x[:3], (x[3:] / 255).clamp(0, 1)
+        # match the backdrop's light and colour part of the way, so the paste edge is not the cue
+        mu_b, sd_b = stats
+        a = r.uniform(0.0, 0.6)
+        if a > 0:
+            w = alpha.sum().clamp(min=1)
+            mu_p = (img * alpha).sum((1, 2), keepdim=True) / w
+            sd_p = (((img - mu_p) ** 2 * alpha).sum((1, 2), keepdim=True) / w).sqrt().clamp(min=4)
+            matched = (img - mu_p) / sd_p * (sd_p * (1 - a) + sd_b * a) + (mu_p * (1 - a) + mu_b * a)
+            img = matched.clamp(0, 255)
+        # placement: anywhere, partly outside; head-and-shoulders people sit on the bottom edge
+        if p.half_body and th > 0.5 * c and r.random() < 0.8:
+            y0 = c - th + round(r.uniform(0, 0.25) * th)
+        else:
+            y0 = round(r.uniform(-0.3 * th, c - 0.6 * th))
+        x0 = round(r.uniform(-0.4 * tw, c - 0.6 * tw))
+        ys, xs = max(0, y0), max(0, x0)
+        ye, xe = min(c, y0 + th), min(c, x0 + tw)
+        if ye <= ys or xe <= xs:
+            return
+        pi = img[:, ys - y0:ye - y0, xs - x0:xe - x0]
+        pa = alpha[:, ys - y0:ye - y0, xs - x0:xe - x0]
+        soft = F.avg_pool2d(pa[None], 3, 1, 1, count_include_pad=False)[0]  # no hard paste edge
+        region = canvas[:, ys:ye, xs:xe]
+        canvas[:, ys:ye, xs:xe] = pi * soft + region * (1 - soft)
+        label[:, ys:ye, xs:xe] = pa + label[:, ys:ye, xs:xe] * (1 - pa)
+
+    def _composite(self, c: int, people: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = self.rng
+        canvas, ign = self._backdrop(c)
+        blur = r.random() < 0.25
+        if blur:  # depth of field: a soft backdrop, people sharp (or all soft below)
+            k = r.choice([3, 5, 7])
+            canvas = F.avg_pool2d(canvas[None], k, 1, k // 2, count_include_pad=False)[0]
+        label = torch.zeros(1, c, c)
+        stats = (canvas.mean((1, 2), keepdim=True), canvas.std((1, 2), keepdim=True).clamp(min=4))
+        for _ in range(people):
+            self._paste(canvas, label, r.choice(self.people), c, stats)
+        return canvas, label * 255, ign
+
+    # -- photos -----------------------------------------------------------------------------
+    def _photo(self, name: str) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r, c = self.rng, self.crop
+        s = r.choice(self.sets[name])
+        _, h, w = s.image.shape
+        ign = s.ignore if s.ignore is not None else torch.zeros(1, h, w, dtype=torch.bool)
+        x = torch.cat([s.image.float(), s.mask.float(), ign.float() * 255], 0)
+        upper_body = name in FULL_BODY and r.random() < self.upper_body_p
+        scale = self._logu(1.2, 2.4) if upper_body else self._logu(0.4, 1.5)
+        nh, nw = max(8, round(h * scale)), max(8, round(w * scale))
+        x = self._resize(x, nh, nw)
+        ph, pw = max(0, c - nh), max(0, c - nw)
+        if ph or pw:  # pad to the crop with a backdrop (mask 0), not a flat colour: no frame cue
+            bg, bg_ign = self._backdrop(max(c, nh + ph, nw + pw))
+            fill = torch.cat([bg, torch.zeros_like(bg[:1]), bg_ign.float() * 255], 0)[:, :nh + ph, :nw + pw].clone()
+            oy, ox = r.randint(0, ph), r.randint(0, pw)
+            fill[:, oy:oy + nh, ox:ox + nw] = x
+            x, nh, nw = fill, nh + ph, nw + pw
+        person = x[3] > 127
+        if upper_body and person.any():
+            ys, xs = person.nonzero(as_tuple=True)
+            cy = ys.min().item() + r.uniform(-0.15, 0.35) * c
+            cx = xs.float().mean().item() + r.uniform(-0.25, 0.25) * c
+            y0 = int(min(max(0, cy - c * 0.3), nh - c))
+            x0 = int(min(max(0, cx - c / 2), nw - c))
+        elif person.any() and r.random() < self.person_centred_p:
+            # small people are rare pixels: centre some crops on a random person pixel
+            ys, xs = person.nonzero(as_tuple=True)
+            k = r.randrange(len(ys))
+            y0 = int(min(max(0, ys[k].item() - r.uniform(0.2, 0.8) * c), nh - c))
+            x0 = int(min(max(0, xs[k].item() - r.uniform(0.2, 0.8) * c), nw - c))
+        else:
+            y0, x0 = r.randint(0, nh - c), r.randint(0, nw - c)
+        x = x[:, y0:y0 + c, x0:x0 + c]
+        return x[:3], x[3:4], x[4:5] > 127
+
+    # -- photometric ------------------------------------------------------------------------
     def _photometric(self, img: torch.Tensor) -> torch.Tensor:
         r = self.rng
         img = img / 255
-        if r.random() < 0.2:  # low light
-            img = img * r.uniform(0.2, 0.5)
-        else:
-            img = img * r.uniform(0.7, 1.3)
+        img = img * (r.uniform(0.2, 0.5) if r.random() < 0.15 else r.uniform(0.7, 1.3))  # light
         mean = img.mean()
         img = (img - mean) * r.uniform(0.7, 1.3) + mean  # contrast
         grey = img.mean(0, keepdim=True)
@@ -188,19 +251,27 @@ class Augmenter:
             img = img + torch.randn(img.shape, generator=self.gen) * r.uniform(0.01, 0.06)
         return img.clamp(0, 1)
 
-    def sample(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        if self.vton and self.rng.random() < self.vton_p:
-            img, mask = self._composite_vton()
+    def sample_raw(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
+        """(image 0-255, mask 0-255, ignore bool, source) before photometric jitter."""
+        src = self.rng.choices(self.sources, self.weights)[0]
+        if src == "composite":
+            img, mask, ign = self._composite(self.crop, self.rng.choices([1, 2, 3, 4], [4, 3, 2, 2])[0])
+        elif src == "empty":
+            img, mask, ign = self._composite(self.crop, 0)
         else:
-            s = self.rng.choice(self.ccp)
-            img, mask = s.image.float(), s.mask.float()
-        img, mask = self._scale_crop(img, mask)
-        img = self._photometric(img)
-        return (img - self.mean) / self.std, mask / 255
+            img, mask, ign = self._photo(src)
+        if self.rng.random() < 0.5:
+            img, mask, ign = img.flip(-1), mask.flip(-1), ign.flip(-1)
+        return img, mask, ign, src
 
-    def batch(self, n: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        xs, ys = zip(*(self.sample() for _ in range(n)))
-        return torch.stack(xs), torch.stack(ys)
+    def sample(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        img, mask, ign, _ = self.sample_raw()
+        img = self._photometric(img)
+        return (img - self.mean) / self.std, mask / 255, (~ign).float()
+
+    def batch(self, n: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        xs, ys, ws = zip(*(self.sample() for _ in range(n)))
+        return torch.stack(xs), torch.stack(ys), torch.stack(ws)
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, int, int]:

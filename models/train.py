@@ -1,16 +1,27 @@
-"""Train a Tiramisu person segmenter on ../shared/data (ccp train split + vton composites).
+"""Train a Tiramisu person segmenter from a committed run config (models/configs/*.json).
 
-Resumable: `--resume models/checkpoints/<name>-last.pt` continues from the exact step with the same
-optimiser, schedule and augmentation RNG state. Every epoch writes metrics.csv, curves.png and a
-sample-predictions PNG under models/runs/<name>/, and keeps the best checkpoint by validation IoU
-(validation = every 10th id of ccp `train`; the `test` split is never read here).
+  /usr/bin/python3 models/train.py --config models/configs/people480.json
+  /usr/bin/python3 models/train.py --resume models/checkpoints/people480-last.pt     # continue exactly
+  /usr/bin/python3 models/train.py --config models/configs/people480.json --profile 20   # crops/s, where time goes
 
-  /usr/bin/python3 models/train.py --name compact320 --preset compact --steps 4000
+A config names the model preset, the serving resolution (`longSide`), the datasets and their
+mixture weights (models/datasets.py is the registry), the validation sets and a list of schedule
+phases; each phase is a warm restart (fresh warm-up + cosine to `minLr`) with its own crop size,
+batch and optionally its own mixture. The schedule is a function of the global step and the
+config, and the config is stored in every checkpoint: `--resume <last.pt>` alone continues
+exactly (optimiser, phase, RNG states). Appending a phase to the config and resuming with
+`--config` extends a finished run.
+
+Every `validation.everySteps` steps: dataset IoU per validation set (ignore regions left out), the
+geometric mean across sets (the selection score: a set that collapses drags it to zero), rows in
+models/runs/<name>/metrics.csv, curves.png and a sample sheet per set. The best checkpoint by the
+geometric mean is kept. `ccp/test` is never read here.
 """
 from __future__ import annotations
 
 import argparse
-import csv
+import copy
+import json
 import math
 import os
 import random
@@ -23,91 +34,166 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, load_set, normalise_uint8, pad_to_multiple, splits, train_val_ids  # noqa: E402
+from data import Augmenter, normalise_uint8, pad_to_multiple  # noqa: E402
+from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec  # noqa: E402
 from tiramisu import Tiramisu, count_parameters, preset  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--name", default="compact320")
-    p.add_argument("--preset", default="compact")
-    p.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
-    p.add_argument("--long-side", type=int, default=320, help="serving resolution (long side, px)")
-    p.add_argument("--crop", type=int, default=192)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=4000, help="total optimiser steps (schedule length)")
-    p.add_argument("--epoch-steps", type=int, default=75, help="steps between validations")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--warmup", type=int, default=150)
-    p.add_argument("--vton-p", type=float, default=0.3, help="share of samples that are composited vton people")
-    p.add_argument("--upper-body-p", type=float, default=0.3, help="share of crops zoomed on the upper body")
-    p.add_argument("--jaccard-weight", type=float, default=1.0)
+    p.add_argument("--config", type=Path, help="run config (JSON); optional with --resume")
+    p.add_argument("--resume", type=Path, help="a -last.pt checkpoint: continue exactly where it stopped")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--resume", type=Path)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--stop-after-min", type=float, default=0, help="stop (resumably) after this wall time")
-    p.add_argument("--more-steps", type=int, default=0,
-                   help="with --resume: a warm restart (SGDR): N more steps with a fresh warm-up + cosine")
+    p.add_argument("--profile", type=int, default=0, help="time N steps (data/forward/backward/optimiser), then exit")
+    p.add_argument("--sheet-only", action="store_true", help="write the augmenter sample sheet and exit")
     return p.parse_args(argv)
 
 
-def lr_at(step: int, args) -> float:
-    step -= getattr(args, "schedule_start", 0)
-    total = args.steps - getattr(args, "schedule_start", 0)
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    t = (step - args.warmup) / max(1, total - args.warmup)
-    return 1e-5 + (args.lr - 1e-5) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+# -- config + schedule ---------------------------------------------------------------------------
+def load_config(path: Path) -> dict:
+    cfg = json.loads(path.read_text())
+    for key in ("name", "preset", "longSide", "mixture", "validation", "phases"):
+        if key not in cfg:
+            raise ValueError(f"Expected key {key!r} in run config {path} but it is missing")
+    for k in cfg["mixture"]:
+        if k not in REGISTRY and k not in ("composite", "empty"):
+            raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + ['composite', 'empty']} "
+                             f"but received {k!r} in {path}")
+    return cfg
 
 
-def loss_fn(logits: torch.Tensor, target: torch.Tensor, jaccard_weight: float) -> torch.Tensor:
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    p = torch.sigmoid(logits)
-    inter = (p * target).sum((1, 2, 3))
-    union = (p + target - p * target).sum((1, 2, 3))
-    jaccard = 1 - ((inter + 1) / (union + 1)).mean()
-    return bce + jaccard_weight * jaccard
+def phase_at(cfg: dict, step: int) -> tuple[int, dict, int]:
+    """(index, phase, first step of that phase) for a global step; past the end -> (len, None, total)."""
+    start = 0
+    for i, ph in enumerate(cfg["phases"]):
+        if step < start + ph["steps"]:
+            return i, ph, start
+        start += ph["steps"]
+    return len(cfg["phases"]), None, start
+
+
+def total_steps(cfg: dict) -> int:
+    return sum(ph["steps"] for ph in cfg["phases"])
+
+
+def lr_at(cfg: dict, step: int) -> float:
+    _, ph, start = phase_at(cfg, step)
+    if ph is None:
+        return 0.0
+    t, min_lr = step - start, ph.get("minLr", 1e-5)
+    if t < ph["warmup"]:
+        return ph["lr"] * (t + 1) / ph["warmup"]
+    frac = (t - ph["warmup"]) / max(1, ph["steps"] - ph["warmup"])
+    return min_lr + (ph["lr"] - min_lr) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+# -- loss + scores -------------------------------------------------------------------------------
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, jaccard_weight: float) -> torch.Tensor:
+    """BCE + soft Jaccard, both over known pixels only (weight 0 = ignore region)."""
+    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum().clamp(min=1)
+    p = torch.sigmoid(logits) * weight
+    t = target * weight
+    inter = (p * t).sum((1, 2, 3))
+    union = (p + t - p * t).sum((1, 2, 3))
+    return bce + jaccard_weight * (1 - ((inter + 1) / (union + 1)).mean())
+
+
+def geomean(xs) -> float:
+    xs = [max(x, 1e-4) for x in xs]
+    return float(math.exp(sum(math.log(x) for x in xs) / len(xs)))
 
 
 @torch.no_grad()
-def validate(model, val, multiple, device, bf16):
+def validate(model, sets: dict, multiple: int, device: str, bf16: bool) -> tuple[dict, dict]:
+    """Per set: dataset IoU (sum of intersections / sum of unions), mean IoU, and the predictions."""
     model.eval()
-    inter = union = 0.0
-    ious, preds = [], []
-    for s in val:
-        x, h, w = pad_to_multiple(normalise_uint8(s.image)[None], multiple)
-        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-            prob = torch.sigmoid(model(x.to(device).contiguous(memory_format=torch.channels_last)).float())
-        prob = prob[0, 0, :h, :w].cpu()
-        pred, gt = prob > 0.5, s.mask[0] > 127
-        i, u = (pred & gt).sum().item(), (pred | gt).sum().item()
-        inter, union = inter + i, union + u
-        ious.append(i / u if u else 1.0)
-        preds.append(prob)
+    scores, preds = {}, {}
+    for key, samples in sets.items():
+        inter = union = 0
+        ious, ps, empty_fp = [], [], []
+        for s in samples:
+            x, h, w = pad_to_multiple(normalise_uint8(s.image)[None], multiple)
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                prob = torch.sigmoid(model(x.to(device).contiguous(memory_format=torch.channels_last)).float())
+            prob = prob[0, 0, :h, :w].cpu()
+            keep = ~s.ignore[0] if s.ignore is not None else torch.ones(h, w, dtype=torch.bool)
+            pred, gt = (prob > 0.5) & keep, (s.mask[0] > 127) & keep
+            i, u = (pred & gt).sum().item(), (pred | gt).sum().item()
+            inter, union = inter + i, union + u
+            ious.append(i / u if u else 1.0)
+            if not gt.any():
+                empty_fp.append(pred.float().mean().item())
+            ps.append(prob)
+        scores[key] = {"datasetIoU": inter / max(union, 1), "meanIoU": float(np.mean(ious)), "n": len(samples),
+                       "emptyFrames": len(empty_fp), "emptyFalsePositive": float(np.mean(empty_fp)) if empty_fp else 0.0}
+        preds[key] = ps
     model.train()
-    return inter / max(union, 1), float(np.mean(ious)), preds
+    return scores, preds
 
 
-def save_samples(path: Path, val, preds, n=6):
-    from PIL import Image
-    tiles = []
-    for s, p in list(zip(val, preds))[:n]:
-        img = s.image.permute(1, 2, 0).numpy()
-        gt = np.repeat(s.mask.permute(1, 2, 0).numpy(), 3, 2)
-        pr = np.repeat((p.numpy() * 255).astype(np.uint8)[..., None], 3, 2)
-        tiles.append(np.concatenate([img, gt, pr], 1))
+# -- pictures ------------------------------------------------------------------------------------
+def _grid(tiles, cols: int) -> np.ndarray:
     h, w = max(t.shape[0] for t in tiles), max(t.shape[1] for t in tiles)
     tiles = [np.pad(t, ((0, h - t.shape[0]), (0, w - t.shape[1]), (0, 0))) for t in tiles]
-    Image.fromarray(np.concatenate(tiles[:3], 1) if len(tiles) <= 3 else
-                    np.concatenate([np.concatenate(tiles[:3], 1), np.concatenate(tiles[3:6], 1)], 0)).save(path)
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.concatenate(tiles[i:i + cols], 1) for i in range(0, len(tiles), cols)]
+    return np.concatenate(rows, 0)
 
 
-def save_curves(csv_path: Path, png_path: Path):
+def _overlay(img: np.ndarray, mask: np.ndarray, ignore=None) -> np.ndarray:
+    """Person in green over a darkened photo; ignore regions in magenta."""
+    out = img.astype(np.float32) * 0.55
+    m = mask.astype(np.float32)[..., None] / 255
+    out = out * (1 - m * 0.6) + np.array([40, 230, 40], np.float32) * m * 0.6
+    if ignore is not None:
+        out[ignore] = out[ignore] * 0.5 + np.array([200, 0, 200]) * 0.5
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def save_augmenter_sheet(aug: Augmenter, path: Path, n: int = 32) -> None:
+    """What training sees: each crop with its label overlaid (green) and ignore (magenta), by source."""
+    from PIL import Image, ImageDraw
+    tiles = []
+    for _ in range(n):
+        img, mask, ign, src = aug.sample_raw()
+        img = (aug._photometric(img) * 255).permute(1, 2, 0).numpy().astype(np.uint8)
+        ov = _overlay(img, mask[0].numpy(), ign[0].numpy())
+        pair = np.concatenate([img, ov], 1)
+        pim = Image.fromarray(pair)
+        ImageDraw.Draw(pim).text((3, 2), src, fill=(255, 255, 0))
+        tiles.append(np.asarray(pim))
+    Image.fromarray(_grid(tiles, 4)).save(path, quality=85)
+
+
+def save_val_sheet(path: Path, sets: dict, preds: dict, per_set: int = 4) -> None:
+    """Per validation set: photo | truth | prediction for its first `per_set` photos (JPEG, small)."""
+    from PIL import Image
+    rows = []
+    for key, samples in sets.items():
+        tiles = []
+        step = max(1, len(samples) // per_set)
+        for s, p in list(zip(samples, preds[key]))[::step][:per_set]:
+            img = s.image.permute(1, 2, 0).numpy()
+            gt = np.repeat(s.mask.permute(1, 2, 0).numpy(), 3, 2)
+            pr = np.repeat((p.numpy() * 255).astype(np.uint8)[..., None], 3, 2)
+            t = np.concatenate([img, gt, pr], 1)
+            scale = 160 / t.shape[0]
+            tiles.append(np.asarray(Image.fromarray(t).resize((round(t.shape[1] * scale), 160), Image.BILINEAR)))
+        rows.append(_grid(tiles, per_set))
+    w = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0))) for r in rows]
+    Image.fromarray(np.concatenate(rows, 0)).save(path, quality=80)
+
+
+def save_curves(csv_path: Path, png_path: Path, val_keys) -> None:
+    import csv
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -115,106 +201,198 @@ def save_curves(csv_path: Path, png_path: Path):
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    ep = [int(r["epoch"]) for r in rows]
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    ax[0].plot(ep, [float(r["train_loss"]) for r in rows])
+    st = [int(r["step"]) for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ax[0].plot(st, [float(r["train_loss"]) for r in rows])
     ax[0].set_title("train loss (BCE + soft Jaccard)")
-    ax[1].plot(ep, [float(r["val_dataset_iou"]) for r in rows], label="dataset IoU")
-    ax[1].plot(ep, [float(r["val_mean_iou"]) for r in rows], label="mean IoU")
-    ax[1].set_title("validation IoU (ccp train, every 10th id)")
-    ax[1].legend()
+    for k in val_keys:
+        col = f"{k}_dataset_iou"
+        if col in rows[0]:
+            ax[1].plot(st, [float(r[col]) for r in rows], label=k)
+    ax[1].plot(st, [float(r["val_geomean"]) for r in rows], "k--", label="geometric mean")
+    ax[1].set_title("validation dataset IoU per set")
+    ax[1].legend(fontsize=8)
     for a in ax:
-        a.set_xlabel("epoch")
+        a.set_xlabel("step")
     fig.tight_layout()
     fig.savefig(png_path)
     plt.close(fig)
 
 
+# -- data ----------------------------------------------------------------------------------------
+def build_data(cfg: dict, data: Path, cache: Path):
+    t0 = time.time()
+    long_side = cfg["longSide"]
+    train_names = sorted(set(k for k in cfg["mixture"] if k in REGISTRY) |
+                         set(cfg.get("peopleSources", [])) | set(cfg.get("backdropSources", [])))
+    sets = {n: load_split(data, n, "train", long_side, cache) for n in train_names}
+    val = {}
+    for key in cfg["validation"]["sets"]:
+        name, split = key.split(":")
+        every = cfg["validation"].get("every", {}).get(name, 1)
+        val[f"{name}/{split}"] = load_split(data, name, split, long_side, cache)[::every]
+    cutouts = load_cutouts(data, cache)
+    backgrounds = load_backgrounds(data, cache)
+    print(f"data in {time.time() - t0:.1f}s: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()) +
+          f"; cutouts {len(cutouts)}, backgrounds {len(backgrounds)}; validation " +
+          ", ".join(f"{k} {len(v)}" for k, v in val.items()), flush=True)
+    return sets, val, cutouts, backgrounds
+
+
+def make_augmenter(cfg: dict, phase: dict, sets, cutouts, backgrounds, seed: int) -> Augmenter:
+    people = [n for n in cfg.get("peopleSources", []) if spec(n).people_source]
+    return Augmenter(sets, phase.get("mixture", cfg["mixture"]), phase["crop"], seed, cutouts, backgrounds,
+                     people, upper_body_p=cfg.get("upperBodyP", 0.25), person_centred_p=cfg.get("personCentredP", 0.5))
+
+
+# -- main ----------------------------------------------------------------------------------------
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    run_dir = HERE / "runs" / args.name
+    state = torch.load(args.resume, map_location=args.device) if args.resume else None
+    if args.config:
+        cfg = load_config(args.config)
+    elif state is not None and "run_config" in state:
+        cfg = state["run_config"]
+    else:
+        raise SystemExit("Expected --config <file> or --resume <checkpoint written by this script>")
+    seed = cfg.get("seed", 1234)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    bf16 = bool(cfg.get("bf16", False))
+    name = cfg["name"]
+    run_dir = HERE / "runs" / name
     ckpt_dir = HERE / "checkpoints"
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     ckpt_dir.mkdir(exist_ok=True)
-    cache = HERE / ".cache"
 
-    ccp_root, vton_root = args.data / "ccp", args.data / "vton"
-    train_ids, val_ids = train_val_ids(ccp_root)
-    t0 = time.time()
-    ccp = load_set(ccp_root, train_ids, args.long_side, cache, "ccp-train")
-    val = load_set(ccp_root, val_ids, args.long_side, cache, "ccp-val")
-    vton = load_set(vton_root, sorted(splits(vton_root)["train"]), args.long_side, cache, "vton")
-    print(f"data: {len(ccp)} train, {len(val)} val, {len(vton)} vton in {time.time() - t0:.1f}s", flush=True)
-
-    cfg = preset(args.preset)
-    model = Tiramisu(cfg).to(args.device).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    aug = Augmenter(ccp, vton, args.crop, args.seed, args.vton_p, args.upper_body_p)
-    step, epoch, best = 0, 0, -1.0
-    if args.resume:
-        state = torch.load(args.resume, map_location=args.device)
+    sets, val, cutouts, backgrounds = build_data(cfg, args.data, HERE / ".cache")
+    mcfg = preset(cfg["preset"], **cfg.get("presetOverrides", {}))
+    model = Tiramisu(mcfg).to(args.device).to(memory_format=torch.channels_last)
+    wd = cfg.get("weightDecay", 1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=wd)
+    step, best = 0, -1.0
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        step, epoch, best = state["step"], state["epoch"], state["best_iou"]
+        step, best = state["step"], state["best_score"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resumed {args.resume} at step {step}, best {best:.4f}", flush=True)
+    elif cfg.get("init"):
+        init = torch.load(ROOT / cfg["init"], map_location=args.device)
+        model.load_state_dict(init["model"])
+        print(f"initialised from {cfg['init']} (weights only; fresh optimiser)", flush=True)
+    print(f"model {cfg['preset']}: {count_parameters(model):,} parameters, multiple {mcfg.size_multiple}; "
+          f"{total_steps(cfg)} steps in {len(cfg['phases'])} phases", flush=True)
+
+    phase_idx, phase, _ = phase_at(cfg, step)
+    if phase is None:
+        print(f"nothing to do: step {step} is past the config's {total_steps(cfg)} steps (append a phase)")
+        return
+    aug = make_augmenter(cfg, phase, sets, cutouts, backgrounds, seed + phase_idx)
+    if state is not None and state.get("phase") == phase_idx:
         aug.rng.setstate(state["aug_rng"])
         aug.gen.set_state(state["aug_gen"])
-        torch.set_rng_state(state["torch_rng"])
-        print(f"resumed {args.resume} at step {step}, epoch {epoch}, best {best:.4f}", flush=True)
-        if args.more_steps:
-            args.schedule_start, args.steps = step, step + args.more_steps
-            print(f"warm restart: steps {step}..{args.steps}, lr {args.lr} -> 1e-5", flush=True)
-    print(f"model {args.preset}: {count_parameters(model):,} parameters, multiple {cfg.size_multiple}", flush=True)
+    if args.sheet_only or not (run_dir / f"augmenter-phase{phase_idx}.jpg").exists():
+        save_augmenter_sheet(aug, run_dir / f"augmenter-phase{phase_idx}.jpg")
+        if args.sheet_only:
+            print(f"wrote {run_dir / f'augmenter-phase{phase_idx}.jpg'}")
+            return
+    if args.profile:
+        return profile(model, opt, aug, phase, cfg, args)
 
+    val_keys = list(val)
     csv_path = run_dir / "metrics.csv"
     if not csv_path.exists():
-        with open(csv_path, "w") as f:
-            f.write("epoch,step,samples,lr,train_loss,val_dataset_iou,val_mean_iou,img_per_s,wall_s\n")
-    start = time.time()
-    while step < args.steps:
-        t_epoch, losses = time.time(), []
-        for _ in range(args.epoch_steps):
-            if step >= args.steps:
-                break
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, args)
-            x, y = aug.batch(args.batch)
-            x = x.to(args.device).contiguous(memory_format=torch.channels_last)
-            y = y.to(args.device)
-            with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16, enabled=args.bf16):
-                logits = model(x)
-            loss = loss_fn(logits.float(), y, args.jaccard_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            step += 1
-        epoch += 1
-        rate = len(losses) * args.batch / (time.time() - t_epoch)
-        d_iou, m_iou, preds = validate(model, val, cfg.size_multiple, args.device, args.bf16)
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "epoch": epoch,
-                 "best_iou": max(best, d_iou), "aug_rng": aug.rng.getstate(), "aug_gen": aug.gen.get_state(),
-                 "torch_rng": torch.get_rng_state(), "preset": args.preset, "config": cfg.to_dict(),
-                 "args": {k: str(v) for k, v in vars(args).items()}}
-        if d_iou > best:
-            best = d_iou
-            torch.save({"model": model.state_dict(), "preset": args.preset, "config": cfg.to_dict(),
-                        "step": step, "epoch": epoch, "val_dataset_iou": d_iou, "val_mean_iou": m_iou,
-                        "long_side": args.long_side, "args": state["args"]}, ckpt_dir / f"{args.name}-best.pt")
-        torch.save(state, ckpt_dir / f"{args.name}-last.pt")
-        with open(csv_path, "a") as f:
-            f.write(f"{epoch},{step},{step * args.batch},{lr_at(step - 1, args):.6f},{np.mean(losses):.4f},"
-                    f"{d_iou:.4f},{m_iou:.4f},{rate:.2f},{time.time() - start:.0f}\n")
-        save_samples(run_dir / "samples" / f"epoch-{epoch:03d}.png", val, preds)
-        save_curves(csv_path, run_dir / "curves.png")
-        print(f"epoch {epoch} step {step}/{args.steps} loss {np.mean(losses):.4f} val dIoU {d_iou:.4f} "
-              f"mIoU {m_iou:.4f} best {best:.4f} {rate:.1f} img/s", flush=True)
-        if args.stop_after_min and time.time() - start > args.stop_after_min * 60:
-            print("time budget reached; resume with --resume", flush=True)
+        csv_path.write_text("step,phase,crop,batch,lr,train_loss,crops_per_s,wall_s," +
+                            ",".join(f"{k}_dataset_iou,{k}_mean_iou" for k in val_keys) +
+                            ",camvid_empty_fp,val_geomean,val_min\n")
+    every = cfg["validation"]["everySteps"]
+    jw = cfg.get("jaccardWeight", 1.0)
+    start, losses, seen, t_win = time.time(), [], 0, time.time()
+    while True:
+        idx, ph, _ = phase_at(cfg, step)
+        if ph is None:
+            print("run complete", flush=True)
             break
+        if idx != phase_idx:  # next warm restart: its crop, batch, mixture; a fresh augmenter stream
+            phase_idx, phase = idx, ph
+            aug = make_augmenter(cfg, phase, sets, cutouts, backgrounds, seed + phase_idx)
+            save_augmenter_sheet(aug, run_dir / f"augmenter-phase{phase_idx}.jpg")
+            print(f"phase {idx}: {ph.get('name', '')} crop {ph['crop']} batch {ph['batch']} lr {ph['lr']}", flush=True)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(cfg, step)
+        x, y, w = aug.batch(ph["batch"])
+        x = x.to(args.device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y.to(args.device), w.to(args.device), jw)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        seen += ph["batch"]
+        step += 1
+        end_of_run = phase_at(cfg, step)[1] is None
+        if step % every and not end_of_run:
+            continue
+        rate = seen / (time.time() - t_win)
+        scores, preds = validate(model, val, mcfg.size_multiple, args.device, bf16)
+        per_set = [scores[k]["datasetIoU"] for k in val_keys]
+        score = geomean(per_set)
+        camvid = next((scores[k] for k in val_keys if k.startswith("camvid")), None)
+        ckpt = {"model": model.state_dict(), "preset": cfg["preset"], "config": mcfg.to_dict(), "step": step,
+                "long_side": cfg["longSide"], "run_config": cfg, "validation": scores, "val_score": score}
+        if score > best:
+            best = score
+            torch.save(ckpt, ckpt_dir / f"{name}-best.pt")
+        torch.save({**ckpt, "optimizer": opt.state_dict(), "best_score": best, "phase": phase_idx,
+                    "aug_rng": aug.rng.getstate(), "aug_gen": aug.gen.get_state(),
+                    "torch_rng": torch.get_rng_state()}, ckpt_dir / f"{name}-last.pt")
+        with open(csv_path, "a") as f:
+            f.write(f"{step},{phase_idx},{ph['crop']},{ph['batch']},{lr_at(cfg, step - 1):.6f},{np.mean(losses):.4f},"
+                    f"{rate:.2f},{time.time() - start:.0f}," +
+                    ",".join(f"{scores[k]['datasetIoU']:.4f},{scores[k]['meanIoU']:.4f}" for k in val_keys) +
+                    f",{camvid['emptyFalsePositive'] if camvid else 0:.4f},{score:.4f},{min(per_set):.4f}\n")
+        save_val_sheet(run_dir / "samples" / f"step-{step:06d}.jpg", val, preds)
+        save_curves(csv_path, run_dir / "curves.png", val_keys)
+        print(f"step {step}/{total_steps(cfg)} phase {phase_idx} loss {np.mean(losses):.4f} " +
+              " ".join(f"{k} {scores[k]['datasetIoU']:.3f}" for k in val_keys) +
+              f" geomean {score:.4f} best {best:.4f} {rate:.1f} crops/s", flush=True)
+        losses, seen, t_win = [], 0, time.time()
+        if args.stop_after_min and time.time() - start > args.stop_after_min * 60:
+            print("time budget reached; continue with --resume", flush=True)
+            break
+
+
+def profile(model, opt, aug, phase, cfg, args):
+    """Where a training step's time goes, for `phase`'s crop and batch: data / forward / backward / optimiser."""
+    bf16 = bool(cfg.get("bf16", False))
+    jw = cfg.get("jaccardWeight", 1.0)
+    times = {"data": [], "forward": [], "backward": [], "optimiser": []}
+    for i in range(args.profile + 2):
+        t0 = time.perf_counter()
+        x, y, w = aug.batch(phase["batch"])
+        x = x.contiguous(memory_format=torch.channels_last)
+        t1 = time.perf_counter()
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y, w, jw)
+        t2 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        t3 = time.perf_counter()
+        opt.step()
+        t4 = time.perf_counter()
+        if i >= 2:  # warm-up steps excluded
+            for k, a, b in (("data", t0, t1), ("forward", t1, t2), ("backward", t2, t3), ("optimiser", t3, t4)):
+                times[k].append(b - a)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    step_s = sum(med.values())
+    print(json.dumps({"crop": phase["crop"], "batch": phase["batch"], "bf16": bf16, "threads": args.threads,
+                      "msPerStep": {k: round(v * 1000, 1) for k, v in med.items()},
+                      "cropsPerS": round(phase["batch"] / step_s, 2)}), flush=True)
 
 
 if __name__ == "__main__":
