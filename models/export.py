@@ -1,7 +1,11 @@
 """Export a trained checkpoint to ONNX (dynamic batch/height/width) and write its model card.
 
-  /usr/bin/python3 models/export.py --checkpoint models/checkpoints/compact320-best.pt \
-      --version 2026.11.24 [--eval-json eval.json]
+  /usr/bin/python3 models/export.py --checkpoint models/checkpoints/people480-best.pt \
+      --version 2026.12.01 [--training-notes notes.json] [--eval-json eval.json]
+
+The card's `training` section is written from the run config stored in the checkpoint
+(models/configs/<name>.json): datasets with their terms and mixture weights, phases, validation
+per set; --training-notes adds what a checkpoint cannot know (hardware, wall time).
 
 The card is the serving code's single source of truth for pre-processing; the worker refuses to
 load weights whose SHA-256 differs from the card's.
@@ -20,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import MEAN, STD  # noqa: E402
+from datasets import BACKGROUNDS, CUTOUTS, REGISTRY  # noqa: E402
 from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -55,9 +60,37 @@ def write_parity_fixture(model, sha: str, out_dir: Path, multiple: int) -> None:
                                                    "outputDims": list(y.shape)}, indent=2) + "\n")
 
 
+def training_section(checkpoint: Path, state: dict, prev: dict) -> dict:
+    """What the checkpoint's run config says about how the weights were made."""
+    rel = str(checkpoint.resolve().relative_to(HERE.parent)) if HERE.parent in checkpoint.resolve().parents else str(checkpoint)
+    cfg = state.get("run_config")
+    if cfg is None:  # a checkpoint from before run configs: keep the previous card's notes
+        keep = {k: v for k, v in (prev.get("training") or {}).items() if k in ("data", "command", "wallTime", "hardware")}
+        return {"checkpoint": rel, "step": state.get("step"), "args": state.get("args"), **keep}
+    used = [k for k in cfg["mixture"] if k in REGISTRY] + [k for k in cfg.get("peopleSources", []) if k not in cfg["mixture"]]
+    datasets = [{"name": n, "what": REGISTRY[n].what, "terms": REGISTRY[n].terms,
+                 "mixtureWeight": cfg["mixture"].get(n, 0.0), "peopleSource": n in cfg.get("peopleSources", [])}
+                for n in used]
+    datasets += [{"name": BACKGROUNDS[0], "what": BACKGROUNDS[1], "terms": BACKGROUNDS[2], "use": "composite backdrops"},
+                 {"name": CUTOUTS[0], "what": CUTOUTS[1], "terms": CUTOUTS[2], "use": "composited people"}]
+    return {
+        "runConfig": f"models/configs/{cfg['name']}.json",
+        "config": cfg,
+        "checkpoint": rel,
+        "step": state.get("step"),
+        "validation": {"perSet": state.get("validation"), "selection": "geometric mean of per-set dataset IoU",
+                       "score": state.get("val_score")},
+        "datasets": datasets,
+        "mixture": {k: v for k, v in cfg["mixture"].items() if k in ("composite", "empty")},
+        "command": f"/usr/bin/python3 models/train.py --config models/configs/{cfg['name']}.json",
+        "licence": "Most training sets are for research use only: these weights are a research model, for "
+                   "research and evaluation. A commercial model needs the same recipe retrained on licensed data.",
+    }
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, default=HERE / "checkpoints" / "compact320-best.pt")
+    p.add_argument("--checkpoint", type=Path, default=HERE / "checkpoints" / "people480-best.pt")
     p.add_argument("--out", type=Path, default=HERE / "tiramisu.onnx")
     p.add_argument("--card", type=Path, default=HERE / "tiramisu.card.json")
     p.add_argument("--version", required=True)
@@ -80,20 +113,9 @@ def main(argv=None):
     weights = args.out.read_bytes()
     sha = hashlib.sha256(weights).hexdigest()
     prev = json.loads(args.card.read_text()) if args.card.exists() else {}
-    training = {
-        "checkpoint": str(args.checkpoint.relative_to(HERE.parent)) if args.checkpoint.is_absolute() and HERE.parent in args.checkpoint.parents else str(args.checkpoint),
-        "step": state.get("step"),
-        "epoch": state.get("epoch"),
-        "validation": {"datasetIoU": state.get("val_dataset_iou"), "meanIoU": state.get("val_mean_iou"),
-                       "set": "ccp train, every 10th id (80 photos)"},
-        "args": state.get("args"),
-    }
+    training = training_section(args.checkpoint, state, prev)
     if args.training_notes:
         training.update(json.loads(args.training_notes.read_text()))
-    elif isinstance(prev.get("training"), dict):
-        for k in ("data", "compute", "command", "wallTime", "hardware"):
-            if k in prev["training"]:
-                training[k] = prev["training"][k]
     card = {
         "name": "tiramisu",
         "version": args.version,
@@ -110,7 +132,7 @@ def main(argv=None):
             "name": "image", "layout": "NCHW", "colorSpace": "sRGB",
             "longSide": int(state.get("long_side") or 320), "sizeMultiple": multiple,
             "mean": list(MEAN), "std": list(STD), "padValue": 0.0,
-            "resize": "bilinear, aspect ratio preserved, long side = longSide; pad bottom/right to sizeMultiple",
+            "resize": "Pillow Image.BILINEAR (as training caches its data), aspect ratio preserved, long side = longSide; pad bottom/right to sizeMultiple",
         },
         "output": {"name": "probability", "activation": "sigmoid",
                    "description": "N x 1 x H x W person probability at input resolution"},
