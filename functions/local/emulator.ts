@@ -1,5 +1,7 @@
 /** The embedded S3 + SQS emulator (fauxqs, in-process, HTTP on loopback unless told otherwise). */
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { LOOPBACK_HOST, urlHost } from './listen.ts';
 
@@ -20,6 +22,8 @@ export interface Emulator {
   host: string;
   /** Where its state is kept, when it is kept. */
   dataDir?: string;
+  /** Messages a previous process had in flight, made ready again at start-up. */
+  released: number;
   /** fauxqs's own handle (non-destructive queue inspection for the start-up reconcile). */
   server: FauxqsServer;
   stop(): Promise<void>;
@@ -48,8 +52,33 @@ async function withListenHost<T>(host: string, start: () => Promise<T>): Promise
   }
 }
 
+/**
+ * Messages the previous process had in flight: nobody holds them any more (the data dir is locked
+ * to one process), so they are made ready before fauxqs loads them. fauxqs 2.4 restores an in-flight
+ * FIFO message with its old receipt handle and group lock, where no request can release it, and the
+ * group stays blocked for the rest of its visibility timeout (jobs looked lost after a kill -9).
+ * Returns how many were released.
+ */
+export async function releaseInFlightOnDisk(dataDir: string): Promise<number> {
+  const file = join(dataDir, 'fauxqs.db');
+  if (!existsSync(file)) return 0;
+  // node:sqlite (Node >= 22.5) is newer than the @types/node the project type-checks against.
+  const sqlite = 'node:sqlite';
+  const { DatabaseSync } = (await import(sqlite)) as {
+    DatabaseSync: new (path: string) => { prepare(sql: string): { run(): { changes: number | bigint } }; close(): void };
+  };
+  const db = new DatabaseSync(file);
+  try {
+    const r = db.prepare('UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE receipt_handle IS NOT NULL').run();
+    return Number(r.changes);
+  } finally {
+    db.close();
+  }
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? LOOPBACK_HOST;
+  const released = options.dataDir ? await releaseInFlightOnDisk(options.dataDir) : 0;
   const server = await withListenHost(host, () =>
     startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }),
   );
@@ -66,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     port: server.port,
     host,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    released,
     server,
     stop: () => server.stop(),
   };

@@ -32,6 +32,8 @@ export interface ReconcileSummary {
   queued: number;
   /** Neither: handed to ingest again (jobs lost before they were queued, e.g. by a kill -9). */
   resubmitted: number;
+  /** Jobs queue and events queue messages the previous process had in flight, made ready again. */
+  released?: number;
 }
 
 export async function reconcileInputs(options: ReconcileOptions): Promise<ReconcileSummary> {

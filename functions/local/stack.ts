@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
@@ -112,10 +112,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       ...(options.dataDir ? { dataDir: join(options.dataDir, 'emulator') } : {}),
     })).endpoint;
+  // Whatever started is stopped again when a later step fails (a half-started stack would keep
+  // the process and its ports alive).
+  const cleanups: (() => unknown)[] = [];
+  if (emulator) cleanups.push(() => emulator.stop());
+  try {
+    return await assemble();
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    throw err;
+  }
+
+  async function assemble(): Promise<LocalStack> {
   const region = options.region ?? 'us-east-1';
   const connection: AwsConnection = { region, endpoint };
   const s3 = createS3Client(connection);
   const sqs = createSqsClient(connection);
+  cleanups.push(() => s3.destroy(), () => sqs.destroy());
   const resources = await provisionResources(s3, sqs, {
     ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
     ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
@@ -130,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     host,
     ...(webhooksJsonl ? { jsonlPath: webhooksJsonl } : {}),
   });
+  cleanups.push(() => receiver.close());
 
   const workerSettings = {
     connection,
@@ -152,6 +166,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     worker = await buildWorker(workerSettings, logger, options.wrapStore ? { ...options.overrides, store } : (options.overrides ?? {}));
     workerRun = worker.worker.run();
   };
+  cleanups.push(async () => {
+    worker?.worker.stop();
+    await workerRun;
+    await worker?.session.release();
+  });
   // Start the worker whether or not a model version was given (a given one only names the jobs).
   if (options.worker !== false) await startWorker();
   const modelVersion = options.modelVersion ?? worker?.card.version ?? 'unversioned';
@@ -178,7 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   let reconciled: ReconcileSummary | undefined;
   if (emulator?.dataDir) {
-    const queued = await releaseInFlight(emulator, sqs, resources);
+    const queued = queuedJobs(emulator);
     reconciled = await reconcileInputs({
       store,
       bucket: resources.bucket,
@@ -187,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queued,
       settled: (key, etag) => s3Events.markSeen(key, etag),
     });
+    reconciled.released = emulator.released;
     logger.info('reconciled the input prefix against the results', { ...reconciled });
   }
   s3Events.start();
@@ -250,6 +270,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
   return stack;
+  }
 }
 
 /** The built-in receiver's secret: kept in the data dir (owner-only) so it survives restarts. */
@@ -265,31 +286,20 @@ async function receiverSecret(dataDir: string | undefined): Promise<string> {
 }
 
 /**
- * After a restart no consumer of the previous process is left, so messages it had in flight are
- * made visible now instead of after their visibility timeout. Returns the jobs waiting in the jobs
- * queue (ready, delayed or in flight), which the reconcile must not hand to ingest again.
+ * The jobs waiting in the jobs queue (ready, delayed, or already received by this process's worker),
+ * which the reconcile must not hand to ingest again. Messages the previous process had in flight
+ * were made ready before the emulator loaded them (releaseInFlightOnDisk).
  */
-async function releaseInFlight(emulator: Emulator, sqs: SQSClient, resources: ProvisionedResources): Promise<QueuedJob[]> {
+function queuedJobs(emulator: Emulator): QueuedJob[] {
+  const state = emulator.server.inspectQueue(RESOURCE_DEFAULTS.jobsQueue.name);
+  if (!state) return [];
   const queued: QueuedJob[] = [];
-  const queues = [
-    { name: RESOURCE_DEFAULTS.jobsQueue.name, url: resources.jobsQueueUrl, jobs: true },
-    { name: RESOURCE_DEFAULTS.eventsQueue.name, url: resources.eventsQueueUrl, jobs: false },
-  ];
-  for (const q of queues) {
-    const state = emulator.server.inspectQueue(q.name);
-    if (!state) continue;
-    for (const { receiptHandle } of state.messages.inflight) {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: q.url, ReceiptHandle: receiptHandle, VisibilityTimeout: 0 }));
-    }
-    if (!q.jobs) continue;
-    const bodies = [...state.messages.ready, ...state.messages.delayed, ...state.messages.inflight.map((m) => m.message)];
-    for (const m of bodies) {
-      try {
-        const job = JSON.parse(m.body) as Partial<SegmentJob>;
-        if (job.source?.key && job.source.etag) queued.push({ key: job.source.key, etag: job.source.etag });
-      } catch {
-        // not a job: the worker will record it as such
-      }
+  for (const m of [...state.messages.ready, ...state.messages.delayed, ...state.messages.inflight.map((e) => e.message)]) {
+    try {
+      const job = JSON.parse(m.body) as Partial<SegmentJob>;
+      if (job.source?.key && job.source.etag) queued.push({ key: job.source.key, etag: job.source.etag });
+    } catch {
+      // not a job: the worker records it as such
     }
   }
   return queued;

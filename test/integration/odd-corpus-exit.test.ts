@@ -1,0 +1,55 @@
+/**
+ * `greenscreen run` on odd but valid files (plus corrupt ones) ends every job and exits 0, run after
+ * run (issue 11: it printed its summary and then died with SIGSEGV; the contact sheet scaled a
+ * 10000x1 photo to a canvas millions of pixels wide). The CLI runs as a separate process, as a
+ * user runs it, so a crash at exit shows as its exit status.
+ */
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, REPO } from '#test/dev-process';
+import { writeOddCorpus } from '#test/odd-corpus';
+
+const RUNS = 3;
+let dir: string;
+let names: string[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-odd-'));
+  names = await writeOddCorpus(join(dir, 'in'));
+}, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function run(out: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', join(dir, 'in'), '--out', out, '--quiet', '--json', '--threads', '1'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('greenscreen run on the odd-files corpus', () => {
+  it(`ends every job and exits 0 in ${RUNS} runs out of ${RUNS}`, async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const out = join(dir, `out-${i}`);
+      const r = await run(out);
+      expect({ run: i, code: r.code, signal: r.signal }, r.stderr.slice(-2000)).toEqual({ run: i, code: 0, signal: null });
+      const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { total: number; lost: number; succeeded: number; failures: { file: string; code: string }[] };
+      expect(summary.total).toBe(names.length);
+      expect(summary.lost).toBe(0);
+      const failed = Object.fromEntries(summary.failures.map((f) => [f.file.split('/').pop(), f.code]));
+      expect(failed).toEqual({ 'empty.webp': 'EMPTY_OBJECT', 'not-an-image.png': 'INVALID_IMAGE', 'truncated.jpg': 'INVALID_IMAGE' });
+      expect(summary.succeeded).toBe(names.length - 3);
+      await access(join(out, 'contact-sheet.jpg'));
+      await access(join(out, 'wide-10000x1', 'mask.png'));
+    }
+  }, 600_000);
+});
