@@ -2,9 +2,11 @@
  * The page's figures (issue 13), in Debian's Chromium (headless, no GPU: the WASM backend) against
  * onnxruntime-node on the same photos and CPU:
  *  - readyMs: navigation start -> model loaded and session created, cold profile;
- *  - firstLoadBytes: bytes on the wire until then (compressed, as served by `greenscreen dev`);
+ *  - firstLoadBytes: bytes received until then, the page's and its workers' (compressed bodies +
+ *    headers, as served by `greenscreen dev`);
  *  - msPerPhotoBrowser / msPerPhotoNode: median decode + pre-process + model + post-process per photo
  *    (the first photo of each side is a warm-up, reported on its own);
+ *  - maxMainThreadStallMs: the longest gap between frames while the page works (responsiveness);
  *  - iouBrowserVsNode: mean IoU of the thresholded probability maps (and the minimum, and the
  *    largest absolute probability difference);
  *  - the bundle: the page's own code, onnxruntime-web's JS, its wasm, the model (raw and gzip).
@@ -61,11 +63,15 @@ try {
     return { state: g.state, error: g.error, readyMs: g.readyMs, backend: g.backend, threads: g.threads };
   });
   if (ready.state !== 'ready') throw new Error(`Expected the page to load the model but it says: ${ready.error}`);
-  const firstLoadBytes = [...browser.transferred.values()].reduce((a, b) => a + b, 0);
+  const firstLoadBytes = await browser.bytesReceived();
   if (browser.blocked.length) throw new Error(`Expected no requests beyond 127.0.0.1 but the page tried ${browser.blocked.join(', ')}`);
   log(`page ready in ${ready.readyMs} ms (${ready.backend}, ${ready.threads} threads), ${(firstLoadBytes / 2 ** 20).toFixed(2)} MiB on the wire`);
 
-  // The browser: all photos handed to the page at once; it works through them one by one.
+  // The browser: all photos handed to the page at once; it works through them one by one while a
+  // frame callback records the longest gap between frames (how long the page stopped responding).
+  await page.evaluate(
+    'globalThis.__frameGaps = [0]; { let last = performance.now(); const tick = () => { const now = performance.now(); globalThis.__frameGaps.push(now - last); last = now; requestAnimationFrame(tick); }; requestAnimationFrame(tick); }',
+  );
   await page.setInputFiles('#file', photos);
   await page.waitForFunction(
     (n) => {
@@ -86,6 +92,7 @@ try {
       probabilities: p.result ? Array.from(p.result.probabilities) : [],
     })),
   );
+  const maxMainThreadStallMs = await page.evaluate('Math.round(Math.max(...globalThis.__frameGaps))') as number;
   const failed = inPage.filter((p) => p.status !== 'done');
   if (failed.length) throw new Error(`Expected every photo cut out in the page but ${failed.length} failed: ${failed[0]!.error}`);
 
@@ -109,6 +116,7 @@ try {
     msPerPhotoNode: round(median(warm(node).map((p) => p.ms))),
     modelMsBrowser: round(median(warm(inPage).map((p) => p.modelMs))),
     modelMsNode: round(median(warm(node).map((p) => p.modelMs))),
+    maxMainThreadStallMs,
     firstPhotoMsBrowser: round(inPage[0]!.ms),
     firstPhotoMsNode: round(node[0]!.ms),
     iouBrowserVsNode: round(parity.reduce((a, p) => a + p.iou, 0) / parity.length, 5),

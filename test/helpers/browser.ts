@@ -24,8 +24,10 @@ export interface BrowserSession {
   page: Page;
   /** Requests the page tried to make to anything but 127.0.0.1 (all aborted). */
   blocked: string[];
-  /** Bytes received over the network per response (encoded, as transferred), by URL. */
+  /** Bytes received over the network per response (encoded body + headers), by URL; see bytesReceived(). */
   transferred: Map<string, number>;
+  /** Every byte received so far, once the sizes of finished requests are in. */
+  bytesReceived(): Promise<number>;
   /** console errors and uncaught page errors, in order. */
   errors: string[];
   close(): Promise<void>;
@@ -76,20 +78,25 @@ export async function launchBrowser(
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
-  // Bytes on the wire per response (CDP's encodedDataLength: compressed size plus headers).
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Network.enable');
-  const urls = new Map<string, string>();
-  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
-  cdp.on('Network.loadingFinished', (e) => {
-    const url = urls.get(e.requestId);
-    if (url) transferred.set(url, (transferred.get(url) ?? 0) + e.encodedDataLength);
+  // Bytes on the wire per response (encoded body + headers), the page's and its workers' alike.
+  const pending = new Set<Promise<void>>();
+  context.on('requestfinished', (request) => {
+    const p = request.sizes().then(
+      (sz) => void transferred.set(request.url(), (transferred.get(request.url()) ?? 0) + sz.responseBodySize + sz.responseHeadersSize),
+      () => undefined,
+    );
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
   });
   return {
     context,
     page,
     blocked,
     transferred,
+    async bytesReceived() {
+      await Promise.all(pending);
+      return [...transferred.values()].reduce((a, b) => a + b, 0);
+    },
     errors,
     async close() {
       await context.close();
