@@ -89,6 +89,7 @@ export const COMMANDS = {
       ...webhookFlags,
       ...outputFlags,
       'no-contact-sheet': { type: 'boolean', help: 'skip the contact sheet' },
+      'web-port': { type: 'string', value: 'N', help: "serve the page on 127.0.0.1:N while the run lasts, to watch its jobs and webhooks (0 = any free port)" },
       quiet: { type: 'boolean', help: 'no progress line' },
       json: { type: 'boolean', help: 'print the summary as one JSON line' },
     },
@@ -237,6 +238,7 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   const timeoutSeconds = positiveFlag(spec, v.timeout, 'timeout');
   const subs = await localSubscriptions(spec, v);
   const flagProfiles = outputProfile(spec, v, INPUT_PREFIX);
+  const webPort = intFlag(spec, v['web-port'], 'web-port', { min: 0, max: 65535 });
   const { runOnce } = await import('./run.ts');
   const stop = watchForStop({ onForce: () => process.exit(130) });
   const abort = new AbortController();
@@ -256,6 +258,7 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       contactSheet: !v['no-contact-sheet'],
       quiet: v.quiet === true,
       signal: abort.signal,
+      ...(webPort !== undefined ? { webPort, onPage: (url: string) => process.stderr.write(`page: ${url} (this run's jobs and webhooks, until it ends)\n`) } : {}),
     });
     if (v.json) process.stdout.write(`${JSON.stringify(s)}\n`);
     else {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { ConfigError } from '#core/errors';
 import { INPUT_PREFIX } from '#core/resources';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
+import type { ObjectStore } from '#core/ports';
 import { startLocalStack, type LocalStackOptions } from '#local/stack';
+import { SourceReads, startStackWebServer } from '#local/web-server';
 import { contactSheet } from './contact-sheet.ts';
 import { keyFor, listImages, outputNames } from './files.ts';
 import { Progress } from './progress.ts';
@@ -19,6 +21,10 @@ export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threa
   concurrency?: number;
   /** Stop early (Ctrl-C, SIGTERM): the jobs not ended by then count as lost. */
   signal?: AbortSignal;
+  /** Serve the page (jobs and webhooks of this run) on 127.0.0.1:webPort while the run lasts; 0 = any free port. */
+  webPort?: number;
+  /** Told the page's URL once it is up. */
+  onPage?: (url: string) => void;
 }
 
 export interface RunSummary {
@@ -47,7 +53,13 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
   await rm(webhooksJsonl, { force: true });
   // S3 notifications arrive within milliseconds in AWS: list often, so the first photos do not wait
   // out the event source's idle back-off (it lists at most every 4 x pollMs while nothing is new).
-  const stack = await startLocalStack({ pollMs: 50, ...options, webhooksJsonl });
+  const reads = options.webPort !== undefined ? new SourceReads() : undefined;
+  const stack = await startLocalStack({ pollMs: 50, ...options, webhooksJsonl, ...(reads ? { wrapStore: (s: ObjectStore) => reads.wrap(s) } : {}) });
+  const web = options.webPort !== undefined ? await startStackWebServer(stack, { reads, port: options.webPort }).catch(async (err: unknown) => {
+    await stack.stop();
+    throw err;
+  }) : undefined;
+  if (web) options.onPage?.(web.url);
   let peakRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
   const names = outputNames(files);
@@ -128,6 +140,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
     };
   } finally {
     clearInterval(rssTimer);
+    await web?.close();
     await stack.stop();
   }
 }
