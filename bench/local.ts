@@ -40,7 +40,7 @@ async function restartFigures() {
   const dataDir = await mkdtemp(join(tmpdir(), 'gs-bench-local-'));
   const port = await freePort();
   try {
-    let dev = await startDev({ dataDir, port, args: ['--threads', '0', '--batch', '4'] });
+    let dev = await startDev({ dataDir, port, args: ['--batch', '4'] });
     const readyFreshMs = dev.readyMs;
     const s3 = createS3Client({ region: 'us-east-1', endpoint: dev.endpoint });
     const store = new S3ObjectStore(s3);
@@ -53,7 +53,7 @@ async function restartFigures() {
     dev.child.kill('SIGKILL');
     await dev.exited;
 
-    dev = await startDev({ dataDir, port, args: ['--threads', '0', '--batch', '4'] });
+    dev = await startDev({ dataDir, port, args: ['--batch', '4'] });
     const readyKeptMs = dev.readyMs;
     log(`restarted after kill -9 with ${queuedAtKill} not ended (${/found:.*/.exec(dev.output())?.[0] ?? ''}); SIGTERM at half`);
     s = await waitEnded(dev.endpoint, Math.ceil(N / 2), 600_000);
@@ -61,7 +61,7 @@ async function restartFigures() {
     dev.child.kill('SIGTERM');
     const termExit = await dev.exited;
 
-    dev = await startDev({ dataDir, port, args: ['--threads', '0', '--batch', '4'] });
+    dev = await startDev({ dataDir, port, args: ['--batch', '4'] });
     log(`restarted after SIGTERM (exit ${termExit}) with ${queuedAtTerm} not ended (${/found:.*/.exec(dev.output())?.[0] ?? ''})`);
     s = await waitEnded(dev.endpoint, N, 1_200_000);
     dev.child.kill('SIGTERM');

@@ -120,8 +120,15 @@ export const COMMANDS = {
   },
   status: {
     name: 'status',
-    summary: 'Every upload in the dev stack and where its job is: pending (queued or running), succeeded, failed (with the reason).',
-    flags: { ...stackFlags, json: { type: 'boolean', help: 'one JSON object: {jobs, queue}' } },
+    summary:
+      'Every upload in the dev stack and where its job is: queued, running, succeeded, failed (with the reason).\n' +
+      'Asks the running `greenscreen dev` (its page API); with --endpoint alone, S3 and SQS, which cannot\n' +
+      'tell a queued job from a running one: both show as pending.',
+    flags: {
+      ...stackFlags,
+      page: { type: 'string', value: 'URL', default: 'http://127.0.0.1:4567', help: "the dev process's page (its --web-port)" },
+      json: { type: 'boolean', help: 'one JSON object: {jobs, queue, source}' },
+    },
   },
   webhooks: {
     name: 'webhooks',
@@ -370,9 +377,11 @@ async function resolveUploads(paths: string[]): Promise<{ file: string; key: str
 
 async function statusCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
   noPositionals(spec, positionals);
-  const { stackStatus } = await import('./stack-client.ts');
+  const { devJobs, stackStatus } = await import('./stack-client.ts');
   const endpoint = urlFlag(spec, v.endpoint, 'endpoint') ?? DEFAULT_ENDPOINT;
-  const s = await stackStatus({ endpoint, bucket: stringFlag(v.bucket) ?? 'greenscreen-uploads' });
+  const page = urlFlag(spec, v.page, 'page');
+  const fromDev = page !== undefined ? await devJobs(page, { required: true }) : v.endpoint === undefined ? await devJobs('http://127.0.0.1:4567', { required: false }) : undefined;
+  const s = fromDev ?? (await stackStatus({ endpoint, bucket: stringFlag(v.bucket) ?? 'greenscreen-uploads' }));
   if (v.json) {
     process.stdout.write(`${JSON.stringify(s)}\n`);
     return 0;
@@ -380,8 +389,10 @@ async function statusCommand(spec: CommandSpec, { values: v, positionals }: Pars
   for (const j of s.jobs) process.stdout.write(`${j.status.padEnd(9)} ${j.key}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}\n`);
   const count = (st: string) => s.jobs.filter((j) => j.status === st).length;
   process.stdout.write(
-    `${s.jobs.length} upload(s): ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('pending')} pending ` +
-      `(jobs queue: ${s.queue.queued} queued, ${s.queue.inProgress} in progress)\n`,
+    s.source === 'dev'
+      ? `${s.jobs.length} upload(s): ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('running')} running, ${count('queued')} queued\n`
+      : `${s.jobs.length} upload(s): ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('pending')} pending ` +
+          `(jobs queue: ${s.queue.queued} queued, ${s.queue.inProgress} in progress)\n`,
   );
   return 0;
 }

@@ -56,7 +56,8 @@ export async function uploadFiles(
   return done;
 }
 
-export type JobState = 'pending' | 'succeeded' | 'failed';
+/** `pending` when only S3 and SQS were asked (they cannot tell queued from running). */
+export type JobState = 'queued' | 'running' | 'pending' | 'succeeded' | 'failed';
 
 export interface JobRow {
   key: string;
@@ -70,6 +71,34 @@ export interface StackStatus {
   jobs: JobRow[];
   /** The jobs queue: waiting, and received by the worker but not finished. */
   queue: { queued: number; inProgress: number };
+  /** Where the per-job states came from: the dev process (exact) or S3 + SQS (pending = either). */
+  source: 'dev' | 's3';
+}
+
+/**
+ * The job list of a running `greenscreen dev`, from the API of its page (the process knows which
+ * jobs its worker is reading); undefined when no dev process answers there.
+ */
+export async function devJobs(pageUrl: string, options: { required: boolean; timeoutMs?: number }): Promise<StackStatus | undefined> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  let res: Response;
+  try {
+    res = await fetch(new URL('/api/jobs', pageUrl), { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    if (!options.required) return undefined;
+    const why = (err as Error).name === 'TimeoutError' ? `it did not answer within ${timeoutMs} ms` : 'nothing answers there';
+    throw new ConfigError(`Expected the page of a running \`greenscreen dev\` at ${pageUrl} but ${why}; start one with \`greenscreen dev\``, { cause: err });
+  }
+  if (!res.ok) {
+    if (!options.required) return undefined;
+    throw new ConfigError(`Expected the job list from ${pageUrl} but it answered HTTP ${res.status}`);
+  }
+  const list = (await res.json()) as { jobs: { key: string; status: JobState; jobId?: string; error?: { code: string; message: string } }[] };
+  const jobs: JobRow[] = list.jobs
+    .map((j) => ({ key: j.key, status: j.status, ...(j.jobId ? { jobId: j.jobId } : {}), ...(j.error ? { error: j.error } : {}) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const count = (st: JobState) => jobs.filter((j) => j.status === st).length;
+  return { jobs, queue: { queued: count('queued'), inProgress: count('running') }, source: 'dev' };
 }
 
 /**
@@ -137,6 +166,7 @@ export async function stackStatus(at: StackAddress): Promise<StackStatus> {
         queued: n('ApproximateNumberOfMessages') + n('ApproximateNumberOfMessagesDelayed'),
         inProgress: n('ApproximateNumberOfMessagesNotVisible'),
       },
+      source: 's3',
     };
   } finally {
     s3.destroy();

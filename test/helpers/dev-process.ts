@@ -53,7 +53,7 @@ export async function startDev(options: {
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [CLI, 'dev', '--data-dir', options.dataDir, '--port', String(options.port), '--web-port', '0', '--threads', '1', '--batch', '2', ...(options.args ?? [])],
+    [CLI, 'dev', '--data-dir', options.dataDir, '--port', String(options.port), '--web-port', '0', ...(options.args?.includes('--threads') ? [] : ['--threads', '1']), ...(options.args?.includes('--batch') ? [] : ['--batch', '2']), ...(options.args ?? [])],
     { cwd: REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

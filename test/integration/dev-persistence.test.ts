@@ -100,7 +100,17 @@ describe('greenscreen dev with a data directory', () => {
     expect(afterKill.jobs.every((j) => j.status === 'succeeded')).toBe(true);
 
     // Arrange: 6 more, then SIGTERM straight away (jobs queued and in flight).
-    await upload(dev.endpoint, await distinctPhotos(6, 100), 16);
+    const more = await upload(dev.endpoint, await distinctPhotos(6, 100), 16);
+    // `status` asks the dev process (its page API), which knows queued from running.
+    const page = /page: +(http:\/\/\S+)/.exec(dev.output())![1]!;
+    const live = await cli('status', '--page', page, '--json');
+    expect(live.code).toBe(0);
+    const liveStatus = JSON.parse(live.out) as StackStatus;
+    expect(liveStatus.source).toBe('dev');
+    expect(liveStatus.jobs).toHaveLength(22);
+    const states = more.map((k) => liveStatus.jobs.find((j) => j.key === k)?.status);
+    expect(states.every((st) => st === 'queued' || st === 'running' || st === 'succeeded'), String(states)).toBe(true);
+    expect(states.some((st) => st === 'queued' || st === 'running'), String(states)).toBe(true);
     await new Promise((r) => setTimeout(r, 500));
     dev.child.kill('SIGTERM');
     expect(await dev.exited).toBe(0);
