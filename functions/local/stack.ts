@@ -124,152 +124,152 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 
   async function assemble(): Promise<LocalStack> {
-  const region = options.region ?? 'us-east-1';
-  const connection: AwsConnection = { region, endpoint };
-  const s3 = createS3Client(connection);
-  const sqs = createSqsClient(connection);
-  cleanups.push(() => s3.destroy(), () => sqs.destroy());
-  const resources = await provisionResources(s3, sqs, {
-    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
-    ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
-  });
-  const unwrapped = options.overrides?.store ?? new S3ObjectStore(s3);
-  const store = options.wrapStore ? options.wrapStore(unwrapped) : unwrapped;
+    const region = options.region ?? 'us-east-1';
+    const connection: AwsConnection = { region, endpoint };
+    const s3 = createS3Client(connection);
+    const sqs = createSqsClient(connection);
+    cleanups.push(() => s3.destroy(), () => sqs.destroy());
+    const resources = await provisionResources(s3, sqs, {
+      ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+      ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+    });
+    const unwrapped = options.overrides?.store ?? new S3ObjectStore(s3);
+    const store = options.wrapStore ? options.wrapStore(unwrapped) : unwrapped;
 
-  const webhookSecret = options.webhookSecret ?? (await receiverSecret(options.dataDir));
-  const webhooksJsonl = options.webhooksJsonl ?? (options.dataDir ? join(options.dataDir, 'webhooks.jsonl') : undefined);
-  const receiver = await startWebhookReceiver({
-    secret: webhookSecret,
-    host,
-    ...(webhooksJsonl ? { jsonlPath: webhooksJsonl } : {}),
-  });
-  cleanups.push(() => receiver.close());
+    const webhookSecret = options.webhookSecret ?? (await receiverSecret(options.dataDir));
+    const webhooksJsonl = options.webhooksJsonl ?? (options.dataDir ? join(options.dataDir, 'webhooks.jsonl') : undefined);
+    const receiver = await startWebhookReceiver({
+      secret: webhookSecret,
+      host,
+      ...(webhooksJsonl ? { jsonlPath: webhooksJsonl } : {}),
+    });
+    cleanups.push(() => receiver.close());
 
-  const workerSettings = {
-    connection,
-    bucket: resources.bucket,
-    jobsQueueUrl: resources.jobsQueueUrl,
-    eventsQueueUrl: resources.eventsQueueUrl,
-    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
-    maxPixels: DEFAULT_MAX_INPUT_PIXELS,
-    batchSize: options.batchSize ?? 4,
-    threads: options.threads ?? 0,
-    provider: options.provider ?? 'auto',
-    ...(options.modelCard ? { modelCard: options.modelCard } : {}),
-    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
-    ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
-    ...(options.retryBaseSeconds !== undefined ? { retryBaseSeconds: options.retryBaseSeconds } : {}),
-  };
-  let worker: BuiltWorker | undefined;
-  let workerRun: Promise<void> | undefined;
-  const startWorker = async () => {
-    worker = await buildWorker(workerSettings, logger, options.wrapStore ? { ...options.overrides, store } : (options.overrides ?? {}));
-    workerRun = worker.worker.run();
-  };
-  cleanups.push(async () => {
-    worker?.worker.stop();
-    await workerRun;
-    await worker?.session.release();
-  });
-  // Start the worker whether or not a model version was given (a given one only names the jobs).
-  if (options.worker !== false) await startWorker();
-  const modelVersion = options.modelVersion ?? worker?.card.version ?? 'unversioned';
+    const workerSettings = {
+      connection,
+      bucket: resources.bucket,
+      jobsQueueUrl: resources.jobsQueueUrl,
+      eventsQueueUrl: resources.eventsQueueUrl,
+      maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      maxPixels: DEFAULT_MAX_INPUT_PIXELS,
+      batchSize: options.batchSize ?? 4,
+      threads: options.threads ?? 0,
+      provider: options.provider ?? 'auto',
+      ...(options.modelCard ? { modelCard: options.modelCard } : {}),
+      ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+      ...(options.visibilitySeconds ? { visibilitySeconds: options.visibilitySeconds } : {}),
+      ...(options.retryBaseSeconds !== undefined ? { retryBaseSeconds: options.retryBaseSeconds } : {}),
+    };
+    let worker: BuiltWorker | undefined;
+    let workerRun: Promise<void> | undefined;
+    const startWorker = async () => {
+      worker = await buildWorker(workerSettings, logger, options.wrapStore ? { ...options.overrides, store } : (options.overrides ?? {}));
+      workerRun = worker.worker.run();
+    };
+    cleanups.push(async () => {
+      worker?.worker.stop();
+      await workerRun;
+      await worker?.session.release();
+    });
+    // Start the worker whether or not a model version was given (a given one only names the jobs).
+    if (options.worker !== false) await startWorker();
+    const modelVersion = options.modelVersion ?? worker?.card.version ?? 'unversioned';
 
-  const ingest = createIngestHandler({
-    queue: options.overrides?.jobs ?? new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl),
-    store,
-    clock: systemClock,
-    modelVersion,
-    maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
-    acceptPrefix: INPUT_PREFIX,
-    // Output options: profiles by prefix (option, else GREENSCREEN_OUTPUT_PROFILES), overridden by
-    // each object's x-amz-meta-greenscreen-* metadata, as on AWS.
-    profiles: options.profiles ?? parseProfiles(process.env[ENV.outputProfiles]),
-    metadata: store,
-    logger,
-  });
-  const s3Events = new LocalS3EventSource(store, ingest, {
-    bucket: resources.bucket,
-    prefix: INPUT_PREFIX,
-    region,
-    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    onError: (key, err) => logger.warn('ingest invocation failed; will retry', { objectKey: key, error: (err as Error).message }),
-  });
-  let reconciled: ReconcileSummary | undefined;
-  if (emulator?.dataDir) {
-    const queued = queuedJobs(emulator);
-    reconciled = await reconcileInputs({
+    const ingest = createIngestHandler({
+      queue: options.overrides?.jobs ?? new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl),
       store,
+      clock: systemClock,
+      modelVersion,
+      maxBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      acceptPrefix: INPUT_PREFIX,
+      // Output options: profiles by prefix (option, else GREENSCREEN_OUTPUT_PROFILES), overridden by
+      // each object's x-amz-meta-greenscreen-* metadata, as on AWS.
+      profiles: options.profiles ?? parseProfiles(process.env[ENV.outputProfiles]),
+      metadata: store,
+      logger,
+    });
+    const s3Events = new LocalS3EventSource(store, ingest, {
       bucket: resources.bucket,
       prefix: INPUT_PREFIX,
-      modelVersion,
-      queued,
-      settled: (key, etag) => s3Events.markSeen(key, etag),
+      region,
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      onError: (key, err) => logger.warn('ingest invocation failed; will retry', { objectKey: key, error: (err as Error).message }),
     });
-    reconciled.released = emulator.released;
-    logger.info('reconciled the input prefix against the results', { ...reconciled });
-  }
-  s3Events.start();
+    let reconciled: ReconcileSummary | undefined;
+    if (emulator?.dataDir) {
+      const queued = queuedJobs(emulator);
+      reconciled = await reconcileInputs({
+        store,
+        bucket: resources.bucket,
+        prefix: INPUT_PREFIX,
+        modelVersion,
+        queued,
+        settled: (key, etag) => s3Events.markSeen(key, etag),
+      });
+      reconciled.released = emulator.released;
+      logger.info('reconciled the input prefix against the results', { ...reconciled });
+    }
+    s3Events.start();
 
-  const subscriptions = [{ prefix: '', url: receiver.url, secrets: [webhookSecret] }, ...(options.subscriptions ?? [])];
-  const notifyHandler = createNotifyHandler(
-    notifyDepsFromEnv(
-      {
-        [ENV.endpoint]: endpoint,
-        [ENV.region]: region,
-        [ENV.subscriptions]: JSON.stringify(subscriptions),
-        [ENV.allowLoopbackWebhooks]: 'true',
-        [ENV.allowHttpWebhooks]: 'true',
-        [ENV.eventsQueueUrl]: resources.eventsQueueUrl,
-      },
+    const subscriptions = [{ prefix: '', url: receiver.url, secrets: [webhookSecret] }, ...(options.subscriptions ?? [])];
+    const notifyHandler = createNotifyHandler(
+      notifyDepsFromEnv(
+        {
+          [ENV.endpoint]: endpoint,
+          [ENV.region]: region,
+          [ENV.subscriptions]: JSON.stringify(subscriptions),
+          [ENV.allowLoopbackWebhooks]: 'true',
+          [ENV.allowHttpWebhooks]: 'true',
+          [ENV.eventsQueueUrl]: resources.eventsQueueUrl,
+        },
+        logger,
+      ),
+    );
+    const notify = startSqsEventSource({
+      sqs,
+      queueUrl: resources.eventsQueueUrl,
+      handler: options.wrapNotify ? options.wrapNotify(notifyHandler) : notifyHandler,
+      region,
       logger,
-    ),
-  );
-  const notify = startSqsEventSource({
-    sqs,
-    queueUrl: resources.eventsQueueUrl,
-    handler: options.wrapNotify ? options.wrapNotify(notifyHandler) : notifyHandler,
-    region,
-    logger,
-    waitTimeSeconds: 2,
-  });
+      waitTimeSeconds: 2,
+    });
 
-  const stack: LocalStack = {
-    endpoint,
-    connection,
-    resources,
-    s3,
-    sqs,
-    store,
-    receiver,
-    webhookSecret,
-    get worker() {
-      return worker;
-    },
-    s3Events,
-    ingest,
-    notify,
-    modelVersion,
-    ...(reconciled ? { reconciled } : {}),
-    async restartWorker() {
-      worker?.worker.stop();
-      await workerRun;
-      await worker?.session.release();
-      await startWorker();
-    },
-    async stop() {
-      await s3Events.stop();
-      worker?.worker.stop();
-      await workerRun;
-      await worker?.session.release();
-      await notify.stop();
-      await receiver.close();
-      s3.destroy();
-      sqs.destroy();
-      await emulator?.stop();
-    },
-  };
-  return stack;
+    const stack: LocalStack = {
+      endpoint,
+      connection,
+      resources,
+      s3,
+      sqs,
+      store,
+      receiver,
+      webhookSecret,
+      get worker() {
+        return worker;
+      },
+      s3Events,
+      ingest,
+      notify,
+      modelVersion,
+      ...(reconciled ? { reconciled } : {}),
+      async restartWorker() {
+        worker?.worker.stop();
+        await workerRun;
+        await worker?.session.release();
+        await startWorker();
+      },
+      async stop() {
+        await s3Events.stop();
+        worker?.worker.stop();
+        await workerRun;
+        await worker?.session.release();
+        await notify.stop();
+        await receiver.close();
+        s3.destroy();
+        sqs.destroy();
+        await emulator?.stop();
+      },
+    };
+    return stack;
   }
 }
 
