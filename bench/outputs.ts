@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_OUTPUT_SPEC, type OutputSpec } from '#core/output-options';
-import { AVIF_EFFORT, WEBP_EFFORT } from '#segment/codecs';
+import { AVIF_EFFORT, WEBP_LOSSLESS_EFFORT, WEBP_LOSSY_EFFORT } from '#segment/codecs';
 import { decodeImage } from '#segment/image';
 import { createSegmenter } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
@@ -28,7 +28,7 @@ const PHOTO = join(import.meta.dirname, '../../shared/data/ccp/images/0801.jpg')
 const variants: { name: string; spec: OutputSpec; effort?: number }[] = [
   { name: 'png', spec: DEFAULT_OUTPUT_SPEC },
   ...[0, 2, 4].map((effort) => ({ name: `webp-lossless-e${effort}`, spec: { ...DEFAULT_OUTPUT_SPEC, format: 'webp' as const }, effort })),
-  ...[2, 4].map((effort) => ({ name: `webp-q90-e${effort}`, spec: { ...DEFAULT_OUTPUT_SPEC, format: 'webp' as const, quality: 90 }, effort })),
+  ...[0, 2, 4].map((effort) => ({ name: `webp-q90-e${effort}`, spec: { ...DEFAULT_OUTPUT_SPEC, format: 'webp' as const, quality: 90 }, effort })),
   ...[0, 2, 4].map((effort) => ({ name: `avif-q60-e${effort}`, spec: { ...DEFAULT_OUTPUT_SPEC, format: 'avif' as const }, effort })),
   { name: 'jpeg-q90-white', spec: { ...DEFAULT_OUTPUT_SPEC, format: 'jpeg', background: { type: 'colour', colour: '#ffffff' } } },
   { name: 'png-blur', spec: { ...DEFAULT_OUTPUT_SPEC, background: { type: 'blur', sigma: 20 } } },
@@ -73,5 +73,5 @@ for (const v of variants) {
       `   (x${(r['12MP']!.ms / report.png!['12MP']!.ms).toFixed(2)} png's time at 12 MP)\n`,
   );
 }
-process.stdout.write(`defaults: webp effort ${WEBP_EFFORT}, avif effort ${AVIF_EFFORT}; medians of ${RUNS} (0.5 MP) / ${Math.max(3, Math.ceil(RUNS / 2))} (12 MP) runs\n`);
+process.stdout.write(`defaults: webp lossless effort ${WEBP_LOSSLESS_EFFORT}, lossy ${WEBP_LOSSY_EFFORT}, avif effort ${AVIF_EFFORT}; medians of ${RUNS} (0.5 MP) / ${Math.max(3, Math.ceil(RUNS / 2))} (12 MP) runs\n`);
 if (json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -2,18 +2,23 @@
  * The encoders, in one place: a cut-out or mask goes out in the format its output spec names.
  * A new format is one case here (and one entry in #core/output-options FORMAT_FILES).
  *
- * Settings chosen by measurement (`npm run bench:outputs -- --json`, 0.5 MP and 12 MP cut-outs,
- * this 2-core machine, medians side by side; figures in the README):
+ * Settings chosen by measurement (`npm run bench:outputs -- --json`: a real cut-out at 0.5 MP and
+ * 12 MP, this 2-core machine under load from a training run, medians side by side; README "Figures"):
  * - PNG: zlib level 2, no adaptive filtering (bench/png-settings.ts: ~1.9x faster than sharp's
- *   default for ~8 % more bytes).
- * - WebP: effort 2 (lossless and lossy), AVIF: effort 2, JPEG: mozjpeg off (libjpeg-turbo defaults).
+ *   default for ~8 % more bytes). 34 ms / 0.72 s.
+ * - WebP lossless: effort 0. Effort 2 took 11x (0.5 MP) / 3.1x (12 MP) the time for 13-37 % fewer
+ *   bytes; effort 4 no smaller than 2. Effort 0: 0.18 s / 11 s: lossless WebP is slow at 12 MP.
+ * - WebP lossy: effort 2 (effort 4: 1.2-1.5x the time for 1-14 % fewer bytes).
+ * - AVIF: effort 0 (effort 2: 5x / 3x the time for 13-14 % fewer bytes).
+ * - JPEG: libjpeg-turbo defaults at quality 90.
  */
 import sharp from 'sharp';
 import type { OutputSpec } from '#core/output-options';
 
 export const PNG_OPTIONS: sharp.PngOptions = { compressionLevel: 2, adaptiveFiltering: false };
-export const WEBP_EFFORT = 2;
-export const AVIF_EFFORT = 2;
+export const WEBP_LOSSLESS_EFFORT = 0;
+export const WEBP_LOSSY_EFFORT = 2;
+export const AVIF_EFFORT = 0;
 export const DEFAULT_QUALITY = { webp: 90, avif: 60, jpeg: 90 } as const;
 
 /** Overrides of the measured defaults, for the benchmarks that choose them. */
@@ -27,13 +32,11 @@ export function encodeAs(image: sharp.Sharp, spec: Pick<OutputSpec, 'format' | '
   switch (spec.format) {
     case 'png':
       return image.png(tuning.png ?? PNG_OPTIONS).toBuffer();
-    case 'webp': {
-      const effort = tuning.effort ?? WEBP_EFFORT;
+    case 'webp':
       return (spec.quality === undefined
-        ? image.webp({ lossless: true, effort })
-        : image.webp({ quality: spec.quality, alphaQuality: 100, effort })
+        ? image.webp({ lossless: true, effort: tuning.effort ?? WEBP_LOSSLESS_EFFORT })
+        : image.webp({ quality: spec.quality, alphaQuality: 100, effort: tuning.effort ?? WEBP_LOSSY_EFFORT })
       ).toBuffer();
-    }
     case 'avif':
       return image.avif({ quality: spec.quality ?? DEFAULT_QUALITY.avif, effort: tuning.effort ?? AVIF_EFFORT }).toBuffer();
     case 'jpeg':
