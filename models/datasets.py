@@ -5,7 +5,9 @@ Adding a dataset is one entry here and one weight in a run config (models/config
 Each labelled set is `<root>/images/<id>.jpg|png` + `<root>/masks/<id>.png` (255 = person), with an
 optional `<root>/ignore/<id>.png` (255 = label unknown: left out of the loss and of every score)
 and `<root>/split.json`. Sets are decoded once and cached at the training resolution (long side =
-the run's `longSide`, never upscaled), so an epoch costs tensor ops, not JPEG decodes.
+the run's `longSide`, up or down, exactly as serving resizes a photo: Pillow bilinear, sizes rounded
+as Python rounds; functions/core/segmentation.ts reproduces it bit for bit), so an epoch costs tensor
+ops, not JPEG decodes, and validation sees each photo as the served model does.
 """
 from __future__ import annotations
 
@@ -85,7 +87,7 @@ def load_resized(root: Path, i: str, long_side: int, with_ignore: bool) -> Sampl
     if img.size != mask.size:
         raise ValueError(f"Expected mask {root}/masks/{i}.png of size {img.size} but received {mask.size}")
     w, h = img.size
-    scale = min(1.0, long_side / max(w, h))  # never upscale: a small set stays sharp
+    scale = long_side / max(w, h)  # as served: small photos are enlarged too
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     t_img = torch.from_numpy(np.asarray(_resize(img, size, Image.BILINEAR)).copy()).permute(2, 0, 1).contiguous()
     t_mask = torch.from_numpy(np.asarray(_resize(mask, size, Image.BILINEAR)).copy())[None].contiguous()
@@ -117,7 +119,7 @@ def load_split(data: Path, name: str, split: str, long_side: int, cache_dir: Pat
     ids = split_ids(data, s).get(split)
     if ids is None:
         raise ValueError(f"Expected a split in {sorted(split_ids(data, s))} for {name} but received {split!r}")
-    cache = cache_dir / f"{name}-{split}-{long_side}.pt"
+    cache = cache_dir / f"{name}-{split}-{long_side}-served.pt"
     if cache.exists():
         stored = torch.load(cache)
         if [d[0] for d in stored] == ids:
