@@ -1,5 +1,5 @@
 /**
- * Training resizes with Pillow (models/data.py: Image.BILINEAR); serving resizes with
+ * Training resizes with Pillow (models/datasets.py: Image.BILINEAR); serving resizes with
  * #core/segmentation's resizeBilinear (Pillow, bit for bit); until 2026-12-01 serving used sharp's
  * `resize(kernel: 'linear')`. This prints how far each is from Pillow, what sharp's resize did to
  * the shipped model's probabilities on real photos, and what the exact resize costs.

@@ -1,5 +1,5 @@
 """Writes test/fixtures/resize/: a synthetic photo (PNG and JPEG bytes) and what Pillow makes of it
-with the training code's resize (models/data.py `_load_resized`: Image.open -> convert("RGB") ->
+with the training code's resize (models/datasets.py `load_resized`: Image.open -> convert("RGB") ->
 resize(size, Image.BILINEAR), size = round(w * scale)). test/unit/core/segmentation-parity.test.ts
 compares the serving code's pre-processing with these pixels.
 
@@ -34,7 +34,7 @@ def synthetic(w: int, h: int, seed: int) -> np.ndarray:
 
 
 def load_resized(path: Path, long_side: int) -> Image.Image:
-    """models/data.py `_load_resized`, image half."""
+    """models/datasets.py `load_resized`, image half."""
     img = Image.open(path).convert("RGB")
     w, h = img.size
     scale = long_side / max(w, h)

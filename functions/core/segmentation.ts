@@ -8,7 +8,7 @@
  *   kept, long side = card.input.longSide, rounded as Python rounds), padded up to sizeMultiple.
  * - `resizeBilinear(pixels, to)` -> `Pixels`: Pillow's `Image.resize(size, Image.BILINEAR)`,
  *   bit for bit (the filter, its support scaled when shrinking, 22-bit fixed point, horizontal pass
- *   first): the training code (models/data.py) resizes with Pillow, so serving must too.
+ *   first): the training code (models/datasets.py) resizes with Pillow, so serving must too.
  * - `toTensor(small, plan, card)` -> `Float32Array`: RGB(A) bytes already at plan.width x
  *   plan.height -> normalised CHW (card mean/std), padded bottom/right with card.input.padValue.
  * - `preprocess(pixels, card)` -> `Preprocessed` = planInput + resizeBilinear + toTensor.
@@ -66,7 +66,7 @@ export interface Batch {
 /** The runtime's one call: NCHW float32 in, N x 1 x H x W probabilities out. */
 export type RunModel = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
 
-/** Python's round(): halves go to the even neighbour (round(212.5) = 212), as models/data.py sizes crops. */
+/** Python's round(): halves go to the even neighbour (round(212.5) = 212), as models/datasets.py sizes its cache. */
 export function roundHalfEven(v: number): number {
   const f = Math.floor(v);
   const d = v - f;
@@ -83,7 +83,7 @@ function checkSize(what: string, width: number, height: number): void {
   }
 }
 
-/** Same arithmetic as models/data.py `_load_resized`: scale = longSide / max(w, h); round(w * scale). */
+/** Same arithmetic as models/datasets.py `load_resized`: scale = longSide / max(w, h); round(w * scale). */
 export function planInput(width: number, height: number, card: Pick<SegmenterCard, 'input'>): InputPlan {
   checkSize('the image', width, height);
   const { longSide, sizeMultiple } = card.input;

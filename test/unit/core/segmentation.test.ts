@@ -56,7 +56,7 @@ describe('roundHalfEven / planInput', () => {
     expect(planInput(w, h, card)).toEqual(expected);
   });
 
-  it.each(meta.sizes)('%ix%i at long side %i is %ix%i, as models/data.py computes it', (w, h, longSide, ow, oh) => {
+  it.each(meta.sizes)('%ix%i at long side %i is %ix%i, as models/datasets.py computes it', (w, h, longSide, ow, oh) => {
     const plan = planInput(w, h, { input: { ...card.input, longSide } });
     expect([plan.width, plan.height]).toEqual([ow, oh]);
   });

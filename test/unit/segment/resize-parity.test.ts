@@ -1,5 +1,5 @@
 /**
- * Training (models/data.py: Pillow decode + Image.BILINEAR resize) vs serving (sharp decode +
+ * Training (models/datasets.py: Pillow decode + Image.BILINEAR resize) vs serving (sharp decode +
  * #core/segmentation): from the same raw bytes to the model's probabilities. The fixture holds what
  * Pillow made of a synthetic photo (models/make_resize_fixture.py).
  */
