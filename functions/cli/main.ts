@@ -308,6 +308,7 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
     const reads = new SourceReads();
     const stack = await startLocalStack({
       wrapStore: (store) => reads.wrap(store),
+      holdWorker: true,
       port,
       ...(host ? { host } : {}),
       dataDir,
@@ -319,6 +320,7 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       await stack.stop();
       throw err;
     });
+    stack.startTaking();
     const r = stack.reconciled;
     process.stdout.write(
       `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket} (ready in ${Math.round(performance.now() - startedAt)} ms)\n` +

@@ -57,6 +57,12 @@ export interface LocalStackOptions {
   subscriptions?: { prefix: string; url: string; secrets: string[]; events?: ('job.succeeded' | 'job.failed')[] }[];
   /** Skip the worker (tests that drive it themselves). */
   worker?: boolean;
+  /**
+   * Load the model but take no job until `startTaking()` (`greenscreen dev`: a backlog of queued
+   * jobs would otherwise compete with the rest of the start-up, whose threads run at a lower
+   * priority than inference).
+   */
+  holdWorker?: boolean;
   /** Ports to substitute (fault injection). */
   overrides?: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent> };
   /** Wraps the object store of every piece, the worker's too (the page's job list sees which photos the worker is reading). */
@@ -98,6 +104,8 @@ export interface LocalStack {
   stop(): Promise<void>;
   /** Stop and restart just the worker (crash/restart tests). */
   restartWorker(): Promise<void>;
+  /** Let a held worker (`holdWorker`) take jobs. Idempotent. */
+  startTaking(): void;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -164,8 +172,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let workerRun: Promise<void> | undefined;
     const startWorker = async () => {
       worker = await buildWorker(workerSettings, logger, options.wrapStore ? { ...options.overrides, store } : (options.overrides ?? {}));
-      workerRun = worker.worker.run();
+      if (!held) workerRun = worker.worker.run();
     };
+    let held = options.holdWorker === true;
     cleanups.push(async () => {
       worker?.worker.stop();
       await workerRun;
@@ -251,6 +260,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       notify,
       modelVersion,
       ...(reconciled ? { reconciled } : {}),
+      startTaking() {
+        if (!held) return;
+        held = false;
+        if (worker) workerRun = worker.worker.run();
+      },
       async restartWorker() {
         worker?.worker.stop();
         await workerRun;
