@@ -19,6 +19,7 @@ import {
 } from '#core/segmentation';
 import type { LoadedCard, ModelCard } from './model-card.ts';
 import { createModelSession, type ModelSession, type SessionOptions } from './model.ts';
+import { EDGE_POSTPROCESS, guidedUpsample, upsampleWithCurve, type EdgePostProcess } from './edges.ts';
 import { resizeGrey } from './image.ts';
 
 export { assembleBatch, planInput, type Batch, type InputPlan, type Preprocessed } from '#core/segmentation';
@@ -37,6 +38,21 @@ export function extractProbability(out: Float32Array, n: number, H: number, W: n
 /** The soft mask at the photo's original size (bilinear, sharp). */
 export function maskAtOriginal(prob: Buffer, plan: InputPlan, width: number, height: number): Promise<Buffer> {
   return resizeGrey(prob, plan, width, height);
+}
+
+/**
+ * Post-process: the model's map -> the soft mask at the photo's size, without background haze
+ * (edges.ts: the served setting, EDGE_POSTPROCESS, and the measured alternative of guided upsampling).
+ */
+export async function upsampleMask(
+  prob: Buffer,
+  plan: InputPlan,
+  img: { rgb: Buffer; width: number; height: number },
+  edges: EdgePostProcess = EDGE_POSTPROCESS,
+): Promise<Buffer> {
+  if (edges.guided) return guidedUpsample(prob, plan, img, edges.guided, edges.haze);
+  if (edges.haze) return upsampleWithCurve(prob, plan, img.width, img.height, edges.haze);
+  return maskAtOriginal(prob, plan, img.width, img.height);
 }
 
 interface Pending {
@@ -124,6 +140,8 @@ export interface Segmenter {
 export interface SegmenterOptions extends SessionOptions {
   /** Most photos run together in one session call (dynamic batching). */
   maxBatch?: number;
+  /** Post-processing of the mask (default: the serving setting, EDGE_POSTPROCESS). */
+  edges?: EdgePostProcess;
 }
 
 const since = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
@@ -144,7 +162,7 @@ export async function createSegmenter(loaded: LoadedCard, options: SegmenterOpti
       const prob = await batcher.infer(pre);
       const inference = since(t0);
       t0 = performance.now();
-      const mask = await maskAtOriginal(prob, pre.plan, img.width, img.height);
+      const mask = await upsampleMask(prob, pre.plan, img, options.edges);
       return { mask, plan: pre.plan, timingsMs: { preprocess: preprocessMs, inference, upsample: since(t0) } };
     },
     release: () => session.release(),

@@ -12,7 +12,7 @@ import { DEFAULT_OUTPUT_SPEC, FORMAT_FILES, InvalidOutputOptionError } from '#co
 import { decodeImage, type DecodedImage } from './image.ts';
 import { renderOutputs } from './outputs.ts';
 import { decideSubject, subjectEvidence } from './subject.ts';
-import { maskAtOriginal, preprocess, type InferenceBatcher } from './inference.ts';
+import { preprocess, upsampleMask, type InferenceBatcher } from './inference.ts';
 import type { ModelCard } from './model-card.ts';
 
 export interface ProcessDeps {
@@ -192,7 +192,7 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
   const mask =
     subject === 'none'
       ? Buffer.alloc(img.width * img.height)
-      : await timed(timings, 'upsample', () => maskAtOriginal(prob, pre.plan, img.width, img.height));
+      : await timed(timings, 'upsample', () => upsampleMask(prob, pre.plan, img));
   const rendered = await timed(timings, 'encode', () => renderOutputs(img, mask, spec, background));
   const keys = resultKeys(job.source.key, job.jobId, spec);
   await timed(timings, 'upload', () =>

@@ -76,7 +76,7 @@ describe('createSegmenter (the shipped model)', () => {
     const { readFile } = await import('node:fs/promises');
     const { decodeImage } = await import('#segment/image');
     const { cardPathFor, loadModelCard } = await import('#segment/model-card');
-    const { createSegmenter, maskAtOriginal } = await import('#segment/inference');
+    const { createSegmenter, upsampleMask } = await import('#segment/inference');
     const img = await decodeImage(await readFile(new URL('../../fixtures/resize/photo.jpg', import.meta.url)), { maxPixels: 1e8 });
     const segmenter = await createSegmenter(await loadModelCard(cardPathFor('tiramisu')), { provider: 'cpu', threads: 1 });
 
@@ -84,7 +84,7 @@ describe('createSegmenter (the shipped model)', () => {
       // Act
       const out = await segmenter.segment(img);
       const pre = await preprocess(img, segmenter.card);
-      const byHand = await maskAtOriginal(await segmenter.batcher.infer(pre), pre.plan, img.width, img.height);
+      const byHand = await upsampleMask(await segmenter.batcher.infer(pre), pre.plan, img); // the post-process step (edges.ts)
 
       // Assert
       expect(out.plan).toEqual({ width: 206, height: 320, paddedWidth: 224, paddedHeight: 320 });
