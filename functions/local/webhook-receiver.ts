@@ -154,7 +154,9 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Listening on every address (--host 0.0.0.0): deliveries still go to loopback.
+  const reachable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  const host = address.family === 'IPv6' ? `[${reachable}]` : reachable;
 
   return {
     url: `http://${host}:${address.port}${path}`,

@@ -9,6 +9,7 @@ import { startEmulator } from '#local/emulator';
 import { exposureWarning, isLoopback } from '#local/listen';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import { startStackWebServer, type WebServer } from '#local/web-server';
+import { startWebhookReceiver } from '#local/webhook-receiver';
 
 /** A non-loopback IPv4 address of this machine, if it has one. */
 const external = Object.values(os.networkInterfaces())
@@ -62,6 +63,13 @@ describe('local listeners', () => {
       expect(await connect(external!, exposed.port)).toBe('connected');
     } finally {
       await exposed.stop();
+    }
+    const receiver = await startWebhookReceiver({ secret: `whsec_${Buffer.alloc(24, 1).toString('base64')}`, host: '0.0.0.0' });
+    try {
+      expect(new URL(receiver.url).hostname, 'deliveries still go to loopback').toBe('127.0.0.1');
+      expect(await connect(external!, Number(new URL(receiver.url).port))).toBe('connected');
+    } finally {
+      await receiver.close();
     }
     expect(exposureWarning('0.0.0.0', 'the S3+SQS endpoint')).toMatch(/^warning: the S3\+SQS endpoint listens on 0\.0\.0\.0: anyone who can reach/);
     expect(exposureWarning('127.0.0.1', 'x')).toBeUndefined();
