@@ -6,7 +6,7 @@
  * 10th of ccp/train and of pfcn/train) and reported on ccp/test and pfcn/val. Cost: median ms of
  * each upsampling at 0.5 MP and 12 MP.
  *
- *   npm run bench:edges -- [--json] [--limit N] [--cost-only]
+ *   npm run bench:edges -- [--json] [--limit N] [--cost-only] [--haze-only]
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,8 +76,10 @@ async function score(samples: Sample[], v: Variant) {
 
 const BASE: Variant = { name: 'bilinear (before)' };
 const candidates: Variant[] = [BASE];
-for (const haze of [{ lo: 0.1, hi: 0.9 }, { lo: 0.2, hi: 0.8 }, { lo: 0.25, hi: 0.95 }]) candidates.push({ name: `haze ${haze.lo}-${haze.hi}`, haze });
-for (const radius of [2, 4, 8]) {
+// Curves that only cut the haze (hi = 1) next to ones that also push the mid-range apart.
+for (const haze of [{ lo: 0.1, hi: 0.9 }, { lo: 0.2, hi: 0.8 }, { lo: 0.25, hi: 0.95 }, { lo: 0.1, hi: 1 }, { lo: 0.2, hi: 1 }]) candidates.push({ name: `haze ${haze.lo}-${haze.hi}`, haze });
+const HAZE_ONLY = args.includes('--haze-only');
+for (const radius of HAZE_ONLY ? [] : [2, 4, 8]) {
   for (const eps of [1e-3, 1e-2]) {
     candidates.push({ name: `guided r${radius} eps${eps}`, guided: { radius, eps } });
     for (const haze of [{ lo: 0.1, hi: 0.9 }, { lo: 0.2, hi: 0.8 }]) candidates.push({ name: `guided r${radius} eps${eps} + haze ${haze.lo}-${haze.hi}`, guided: { radius, eps }, haze });
@@ -102,7 +104,9 @@ if (COST_ONLY) {
   const base = tuned[0]!.s;
   const pick = (filter: (v: Variant) => boolean) =>
     tuned.filter((t) => filter(t.v) && t.s.datasetIoU >= base.datasetIoU - 0.002).sort((x, y) => y.s.boundaryF - x.s.boundaryF || x.s.mae - y.s.mae)[0]!.v;
-  chosen = [BASE, pick((v) => !v.guided && !!v.haze), pick((v) => !!v.guided && !v.haze), pick((v) => !!v.guided && !!v.haze)];
+  chosen = HAZE_ONLY
+    ? [BASE, ...tuned.filter((t) => t.v.haze && !t.v.guided).map((t) => t.v)]
+    : [BASE, pick((v) => !v.guided && !!v.haze), pick((v) => !!v.guided && !v.haze), pick((v) => !!v.guided && !!v.haze)];
   process.stdout.write(`chosen on training photos: ${chosen.slice(1).map((v) => v.name).join('; ')}\n\n`);
 
   report.chosen = chosen.map((v) => v.name);

@@ -172,7 +172,9 @@ describe('reprocessPrefix', () => {
     store.calls.head = 0;
     const s = await reprocessPrefix(deps, opts({ pageSize: 10 }));
     expect([...queue.delivered().keys()]).toEqual([key(4)]);
-    expect(store.calls.head).toBe(1); // key 4: its marker records the old ETag
+    // key 4: one HEAD of result.json (its marker records the old ETag), one of the photo for its
+    // output options (x-amz-meta-greenscreen-*), as every enqueued object gets.
+    expect(store.calls.head).toBe(2);
     expect(s.requests).toMatchObject({ list: 3, staleHead: 1 });
     expect(s.requests.staleList).toBeLessThanOrEqual(4);
   });
