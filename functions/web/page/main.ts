@@ -15,7 +15,8 @@ interface Photo {
   /** The pipeline's source key when it was sent there. */
   key?: string;
   uploadError?: string;
-  decoded?: DecodedPhoto;
+  /** The photo for drawing (its full-size pixels are dropped once the model has seen them). */
+  decoded?: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>;
   result?: Segmentation;
   /** decode + segment + draw, in the page. */
   totalMs?: number;
@@ -154,10 +155,11 @@ async function process(file: File, send: boolean): Promise<void> {
 
   try {
     const t0 = performance.now();
-    photo.decoded = await decodePhoto(file, limits);
+    const { pixels, ...drawable } = await decodePhoto(file, limits);
+    photo.decoded = drawable;
     photo.decodeMs = performance.now() - t0;
     const s = await segmenter;
-    photo.result = await s.segment(photo.decoded.pixels);
+    photo.result = await s.segment(pixels);
     photo.status = 'done';
     photo.totalMs = performance.now() - t0;
   } catch (err) {

@@ -101,7 +101,7 @@ export function drawMask(target: HTMLCanvasElement, mask: Uint8Array, plan: Inpu
 }
 
 /** The cut-out at the photo's size: the photo with alpha = mask; fully transparent pixels are empty. */
-export function drawCutout(target: HTMLCanvasElement, photo: DecodedPhoto, mask: Uint8Array, plan: InputPlan): void {
+export function drawCutout(target: HTMLCanvasElement, photo: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>, mask: Uint8Array, plan: InputPlan): void {
   target.width = photo.width;
   target.height = photo.height;
   const ctx = target.getContext('2d')!;
