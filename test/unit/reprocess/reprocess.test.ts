@@ -108,6 +108,17 @@ function setup(store: ListingObjectStore, extra: Partial<ReprocessDeps> = {}) {
 }
 
 describe('reprocessPrefix', () => {
+  it("re-runs a prefix with its current profile, each object's own metadata over it", async () => {
+    const store = await seed(3);
+    await store.put(BUCKET, key(1), 'photo 1', { contentType: 'image/jpeg', metadata: { 'greenscreen-format': 'png' } });
+    const { queue, deps, opts } = setup(store);
+    const s = await reprocessPrefix(deps, opts({ profiles: [{ prefix: 'incoming/', options: { format: 'webp', 'max-size': '800' } }] }));
+    expect(s).toMatchObject({ enqueued: 3, failed: 0 });
+    const byKey = new Map(queue.inner.bodies().map((b) => [b.source.key, b.output]));
+    expect(byKey.get(key(0))).toEqual({ format: 'webp', background: { type: 'transparent' }, maxSize: 800, outputs: 'both' });
+    expect(byKey.get(key(1))).toEqual({ format: 'png', background: { type: 'transparent' }, maxSize: 800, outputs: 'both' });
+  });
+
   it('enqueues every object under the prefix through the ingest use case, marked with the run', async () => {
     // Arrange
     const store = await seed(23);
