@@ -5,7 +5,7 @@
  * a cut-out with nothing of the photo in it (fully transparent, or only the chosen background).
  *
  * Measured (`npx tsx bench/subject.ts`, model 2026.11.25-2): photos of people have a confident
- * region (mean confidence >= 0.778 on every one of 100 ccp/test, 161 pfcn/val, 34 pennfudan/val and
+ * region (mean confidence >= 0.77 on every one of 100 ccp/test, 161 pfcn/val, 34 pennfudan/val and
  * 640 camvid frames with people), but this model, trained only on photos that have a person in
  * them, also finds a confident region in most person-free photos (median confidence 0.88, area
  * 0.44 on ../shared/data/backgrounds; 0.89, 0.51 on the empty camvid frames). Neither area nor
