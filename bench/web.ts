@@ -81,6 +81,8 @@ try {
     photos.length,
     { timeout: 600_000 },
   );
+  // Read before copying the probabilities out (that copy itself holds the page's thread).
+  const maxMainThreadStallMs = (await page.evaluate('Math.round(Math.max(...globalThis.__frameGaps))')) as number;
   const inPage = await page.evaluate(() =>
     (globalThis as unknown as {
       greenscreen: { photos: { status: string; error?: { message: string }; totalMs?: number; result?: { modelMs: number; probabilities: Float32Array } }[] };
@@ -92,7 +94,6 @@ try {
       probabilities: p.result ? Array.from(p.result.probabilities) : [],
     })),
   );
-  const maxMainThreadStallMs = await page.evaluate('Math.round(Math.max(...globalThis.__frameGaps))') as number;
   const failed = inPage.filter((p) => p.status !== 'done');
   if (failed.length) throw new Error(`Expected every photo cut out in the page but ${failed.length} failed: ${failed[0]!.error}`);
 
