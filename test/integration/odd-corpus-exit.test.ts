@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO } from '#test/dev-process';
 import { writeOddCorpus } from '#test/odd-corpus';
+import { startWebhookReceiver } from '#local/webhook-receiver';
 
 const RUNS = 3;
 let dir: string;
@@ -22,9 +23,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function run(out: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function run(out: string, extra: string[] = []): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', join(dir, 'in'), '--out', out, '--quiet', '--json', '--threads', '1'], {
+    const child = spawn(process.execPath, [CLI, 'run', join(dir, 'in'), '--out', out, '--quiet', '--json', '--threads', '1', ...extra], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -38,9 +39,18 @@ function run(out: string): Promise<{ code: number | null; signal: string | null;
 
 describe('greenscreen run on the odd-files corpus', () => {
   it(`ends every job and exits 0 in ${RUNS} runs out of ${RUNS}`, async () => {
+    // The first run also delivers to the user's own receiver (--webhook, loopback allowed locally).
+    const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const receiver = await startWebhookReceiver({ secret });
     for (let i = 0; i < RUNS; i++) {
       const out = join(dir, `out-${i}`);
-      const r = await run(out);
+      const r = await run(out, i === 0 ? ['--webhook', receiver.url, '--webhook-secret', secret] : []);
+      if (i === 0) {
+        await receiver.close();
+        const keys = new Set(receiver.deliveries.map((d) => (d.payload as { data: { source: { key: string } } }).data.source.key));
+        expect(keys.size, 'one verified delivery per photo at --webhook').toBe(names.length);
+        expect(receiver.rejected).toBe(0);
+      }
       expect({ run: i, code: r.code, signal: r.signal }, r.stderr.slice(-2000)).toEqual({ run: i, code: 0, signal: null });
       const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { total: number; lost: number; succeeded: number; failures: { file: string; code: string }[] };
       expect(summary.total).toBe(names.length);
