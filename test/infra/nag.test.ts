@@ -47,6 +47,7 @@ describe('cdk-nag AwsSolutionsChecks', { timeout: SYNTH_TIMEOUT_MS }, () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Action::ecs:Submit*]',
         'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::<bucket>/backgrounds/*]',
         'AwsSolutions-IAM5[Resource::<bucket>/incoming/*]',
         'AwsSolutions-IAM5[Resource::<bucket>/manifests/*]',
         'AwsSolutions-IAM5[Resource::<bucket>/reports/*]',

@@ -183,7 +183,12 @@ export class SegmentWorker extends Construct {
         resources: [props.bucket.arnForObjects(`${RESULTS_PREFIX}*`)],
       }),
     );
-    acknowledgePrefixScopedObjects(role, props.bucket, [INPUT_PREFIX, RESULTS_PREFIX], 'read uploads, write and re-read results.');
+    acknowledgePrefixScopedObjects(
+      role,
+      props.bucket,
+      [INPUT_PREFIX, RESULTS_PREFIX, BACKGROUNDS_PREFIX],
+      'read uploads, write and re-read results, read the background images that output options name.',
+    );
     if (this.taskDefinition.executionRole) {
       Validations.of(this.taskDefinition.executionRole).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
