@@ -11,36 +11,10 @@
  */
 import sharp from 'sharp';
 
-export interface EdgeSettings {
-  /** Box radius at the model's resolution (pixels). */
-  radius: number;
-  /** Regularisation: larger = closer to plain upsampling where the photo has little contrast. */
-  eps: number;
-}
+import { applyHazeCurve, EDGE_POSTPROCESS, hazeLut as lut, type EdgePostProcess, type EdgeSettings, type HazeCurve } from '#core/mask-curve';
 
-export interface HazeCurve {
-  /** Alpha (0-1) at or below which a pixel is background. */
-  lo: number;
-  /** Alpha (0-1) at or above which a pixel is fully subject. */
-  hi: number;
-}
-
-export interface EdgePostProcess {
-  /** Guided upsampling; unset = bilinear (sharp), the worker's upsampling before. */
-  guided?: EdgeSettings;
-  haze?: HazeCurve;
-}
-
-/**
- * The serving setting, chosen by `npm run bench:edges` on training photos (every 10th of ccp/train
- * and pfcn/train) and reported on ccp/test and pfcn/val at original resolution (README "Edges"):
- * the haze curve 0.2-0.8 lowers MAE on both sets (ccp/test 0.0278 -> 0.0238, pfcn/val 0.1273 ->
- * 0.1177) and changes nothing at the 0.5 threshold (IoU, boundary F). Guided upsampling (best
- * on training photos: r 4, eps 1e-3) raised boundary F on pfcn/val (0.554 -> 0.583) but lowered it
- * on ccp/test (0.872 -> 0.869) with a worse MAE there, so it is not served: it is not a win on
- * every set.
- */
-export const EDGE_POSTPROCESS: EdgePostProcess = { haze: { lo: 0.2, hi: 0.8 } };
+// The curve, its setting and their types live in #core/mask-curve (pure), so the page applies the same.
+export { applyHazeCurve, EDGE_POSTPROCESS, type EdgePostProcess, type EdgeSettings, type HazeCurve };
 
 /** Mean over a (2r+1)^2 box, clipped at the borders, via an integral image. */
 function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
@@ -82,15 +56,6 @@ function axis(n: number, m: number): { i0: Int32Array; i1: Int32Array; f: Float3
   return { i0, i1, f };
 }
 
-function lut(curve: HazeCurve | undefined): Uint8Array {
-  const t = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    const a = v / 255;
-    t[v] = curve ? Math.round(255 * Math.min(1, Math.max(0, (a - curve.lo) / (curve.hi - curve.lo)))) : v;
-  }
-  return t;
-}
-
 /**
  * Bilinear upsampling and the haze curve in one libvips pass (off the event loop): the curve is
  * linear between lo and hi, clipped to 0-255 by the 8-bit output.
@@ -100,13 +65,6 @@ export function upsampleWithCurve(prob: Buffer, from: { width: number; height: n
   let img = sharp(prob, { raw: { width: from.width, height: from.height, channels: 1 } });
   if (from.width !== width || from.height !== height) img = img.resize(width, height, { fit: 'fill', kernel: 'linear' });
   return img.linear(gain, -255 * curve.lo * gain).toColourspace('b-w').raw().toBuffer();
-}
-
-/** The haze curve on an 8-bit mask, in place. */
-export function applyHazeCurve(mask: Buffer, curve: HazeCurve): Buffer {
-  const t = lut(curve);
-  for (let i = 0; i < mask.length; i++) mask[i] = t[mask[i]!]!;
-  return mask;
 }
 
 /**

@@ -5,6 +5,8 @@
  */
 import { segmentPixels, type InputPlan } from '#core/segmentation';
 import { decodeImage } from '#segment/image';
+import { upsampleMask } from '#segment/inference';
+import { decideSubject, subjectEvidence } from '#segment/subject';
 import type { ModelCard } from '#segment/model-card';
 import type { ModelSession } from '#segment/model';
 
@@ -13,7 +15,9 @@ export interface NodeSegmentation {
   mask: Uint8Array;
   /** The model's float probabilities cropped to the plan. */
   probabilities: Float32Array;
-  /** decode + pre-process + model + post-process. */
+  /** The finished mask at the photo's size, as the worker makes it (subject rule, upsampling, haze curve). */
+  full: Buffer;
+  /** decode + pre-process + model + post-process (to the finished full-size mask). */
   ms: number;
   modelMs: number;
 }
@@ -30,10 +34,12 @@ export async function segmentInNode(photo: Buffer, card: ModelCard, session: Mod
     raw = { out, W: dims[3] };
     return out;
   });
+  const full =
+    decideSubject(subjectEvidence(mask)) === 'none' ? Buffer.alloc(img.width * img.height) : await upsampleMask(Buffer.from(mask), plan, img);
   const ms = performance.now() - t0;
   const probabilities = new Float32Array(plan.width * plan.height);
   for (let y = 0; y < plan.height; y++) probabilities.set(raw!.out.subarray(y * raw!.W, y * raw!.W + plan.width), y * plan.width);
-  return { plan, mask, probabilities, ms, modelMs };
+  return { plan, mask, probabilities, full, ms, modelMs };
 }
 
 export interface Parity {
@@ -62,4 +68,19 @@ export function compareProbabilities(a: ArrayLike<number>, b: ArrayLike<number>,
   let maxLevels = 0;
   if (masks) for (let i = 0; i < masks[0].length; i++) maxLevels = Math.max(maxLevels, Math.abs(masks[0][i]! - masks[1][i]!));
   return { iou: union ? inter / union : 1, maxAbsDiff: maxAbs, meanAbsDiff: sumAbs / a.length, maxMaskLevels: maxLevels, foreground: fg / a.length };
+}
+
+/** Two finished 8-bit masks: IoU at 50 % and how far apart they are. */
+export function compareMasks(a: ArrayLike<number>, b: ArrayLike<number>): { iou: number; maxLevels: number; meanLevels: number } {
+  if (a.length !== b.length) throw new Error(`Expected masks of the same size but received ${a.length} and ${b.length} pixels`);
+  let inter = 0, union = 0, max = 0, sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const pa = a[i]! >= 128, pb = b[i]! >= 128;
+    if (pa && pb) inter++;
+    if (pa || pb) union++;
+    const d = Math.abs(a[i]! - b[i]!);
+    sum += d;
+    if (d > max) max = d;
+  }
+  return { iou: union ? inter / union : 1, maxLevels: max, meanLevels: sum / a.length };
 }

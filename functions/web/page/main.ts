@@ -5,7 +5,9 @@
  */
 import type { DeliveryList, DeliveryRow, JobList, JobRow } from '../api.ts';
 import { PipelineApi } from './api-client.ts';
-import { composite, decodePhoto, DEFAULT_LIMITS, drawCutout, drawMask, PhotoError, toBlob, type Background, type DecodedPhoto, type Limits } from './pixels.ts';
+import { EDGE_POSTPROCESS } from '#core/mask-curve';
+import { decideSubject, subjectEvidence } from '#segment/subject';
+import { composite, decodePhoto, DEFAULT_LIMITS, drawCutout, drawMask, finishMask, PhotoError, toBlob, type Background, type DecodedPhoto, type Limits } from './pixels.ts';
 import { loadSegmenter, type PageSegmenter, type Segmentation } from './segmenter.ts';
 
 interface Photo {
@@ -18,6 +20,10 @@ interface Photo {
   /** The photo for drawing (its full-size pixels are dropped once the model has seen them). */
   decoded?: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>;
   result?: Segmentation;
+  /** Is anybody there (the worker's rule, #segment/subject)? 'none' = an empty mask. */
+  subject?: 'person' | 'none';
+  /** The finished mask at the photo's size (the worker's upsampling and haze curve). */
+  full?: Uint8Array;
   /** decode + segment + draw, in the page. */
   totalMs?: number;
   decodeMs?: number;
@@ -108,7 +114,7 @@ function select(photo: Photo): void {
   showError(photo.error ? `${photo.name}: ${photo.error.message}` : photo.uploadError);
   const section = $('result');
   $('local-result').hidden = !photo.result;
-  if (!photo.result || !photo.decoded) {
+  if (!photo.result || !photo.decoded || !photo.full) {
     section.hidden = !photo.key;
     $('result-name').textContent = `— ${photo.name}`;
     $('timing').textContent = photo.status === 'working' ? 'Working…' : 'Not cut out in the page.';
@@ -124,9 +130,10 @@ function select(photo: Photo): void {
   const r = photo.result;
   $('timing').textContent =
     `${photo.decoded.width}×${photo.decoded.height}, model input ${r.plan.width}×${r.plan.height}: ` +
-    `${fmtMs(photo.totalMs!)} in this page (decode ${fmtMs(photo.decodeMs!)}, model ${fmtMs(r.modelMs)}, pre/post ${fmtMs(r.ms - r.modelMs)})`;
-  drawCutout($<HTMLCanvasElement>('cutout'), photo.decoded, r.mask, r.plan);
-  drawMask($<HTMLCanvasElement>('mask'), r.mask, r.plan, photo.decoded.width, photo.decoded.height);
+    `${fmtMs(photo.totalMs!)} in this page (decode ${fmtMs(photo.decodeMs!)}, model ${fmtMs(r.modelMs)}, pre/post ${fmtMs(photo.totalMs! - photo.decodeMs! - r.modelMs)})` +
+    (photo.subject === 'none' ? '. Nobody found in this photo: the mask is empty, as the pipeline’s would be.' : '');
+  drawCutout($<HTMLCanvasElement>('cutout'), photo.decoded, photo.full);
+  drawMask($<HTMLCanvasElement>('mask'), photo.full, photo.decoded.width, photo.decoded.height);
   renderServer();
 }
 
@@ -160,6 +167,11 @@ async function process(file: File, send: boolean): Promise<void> {
     photo.decodeMs = performance.now() - t0;
     const s = await segmenter;
     photo.result = await s.segment(pixels);
+    photo.subject = decideSubject(subjectEvidence(photo.result.mask));
+    photo.full =
+      photo.subject === 'none'
+        ? new Uint8Array(drawable.width * drawable.height)
+        : finishMask(photo.result.mask, photo.result.plan, drawable.width, drawable.height, EDGE_POSTPROCESS.haze);
     photo.status = 'done';
     photo.totalMs = performance.now() - t0;
   } catch (err) {

@@ -1,8 +1,10 @@
 /**
  * The page's image work, on canvases: decode a file to upright sRGB pixels (the browser's decoders,
- * EXIF orientation applied), and turn a model-size mask into the full-size mask and cut-out.
+ * EXIF orientation applied), and turn a model-size mask into the finished full-size mask (the
+ * worker's upsampling and haze curve) and the cut-out.
  * Resizing for the model is not here: that is #core/segmentation's, as in the worker.
  */
+import { applyHazeCurve, type HazeCurve } from '#core/mask-curve';
 import type { InputPlan, Pixels } from '#core/segmentation';
 
 export interface Limits {
@@ -73,7 +75,7 @@ export async function decodePhoto(file: File, limits: Limits = DEFAULT_LIMITS): 
   return { bitmap, width, height, pixels: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: 4 } };
 }
 
-/** The model-size mask as a canvas: grey (for showing) or as alpha over black (for cutting out). */
+/** The model-size mask as a canvas: grey, or as alpha over black. */
 function maskCanvas(mask: Uint8Array, plan: InputPlan, as: 'grey' | 'alpha'): OffscreenCanvas {
   const { canvas, ctx } = canvas2d(plan.width, plan.height);
   const img = ctx.createImageData(plan.width, plan.height);
@@ -90,27 +92,54 @@ function maskCanvas(mask: Uint8Array, plan: InputPlan, as: 'grey' | 'alpha'): Of
   return canvas;
 }
 
-/** The mask at the photo's size (bilinear upsampling, as the worker's) into `target`. */
-export function drawMask(target: HTMLCanvasElement, mask: Uint8Array, plan: InputPlan, width: number, height: number): void {
-  target.width = width;
-  target.height = height;
-  const ctx = target.getContext('2d')!;
+/**
+ * The mask at the photo's size, finished as the worker finishes it: bilinear upsampling, then the
+ * haze curve (#core/mask-curve, the worker's setting). One byte per pixel.
+ */
+export function finishMask(mask: Uint8Array, plan: InputPlan, width: number, height: number, curve: HazeCurve | undefined): Uint8Array {
+  const { ctx } = canvas2d(width, height);
   ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'low';
+  ctx.imageSmoothingQuality = 'low'; // bilinear
   ctx.drawImage(maskCanvas(mask, plan, 'grey'), 0, 0, width, height);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  if (curve) applyHazeCurve(rgba, curve, 4, 0);
+  const full = new Uint8Array(width * height);
+  for (let i = 0, j = 0; i < full.length; i++, j += 4) full[i] = rgba[j]!;
+  return full;
 }
 
-/** The cut-out at the photo's size: the photo with alpha = mask; fully transparent pixels are empty. */
-export function drawCutout(target: HTMLCanvasElement, photo: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>, mask: Uint8Array, plan: InputPlan): void {
+function put(target: HTMLCanvasElement | OffscreenCanvas, full: Uint8Array, width: number, height: number, as: 'grey' | 'alpha'): void {
+  target.width = width;
+  target.height = height;
+  const ctx = target.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+  const img = ctx.createImageData(width, height);
+  for (let i = 0, j = 0; i < full.length; i++, j += 4) {
+    if (as === 'grey') {
+      img.data[j] = img.data[j + 1] = img.data[j + 2] = full[i]!;
+      img.data[j + 3] = 255;
+    } else {
+      img.data[j + 3] = full[i]!;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** The finished mask, shown grey, into `target`. */
+export function drawMask(target: HTMLCanvasElement, full: Uint8Array, width: number, height: number): void {
+  put(target, full, width, height, 'grey');
+}
+
+/** The cut-out at the photo's size: the photo with alpha = the finished mask; fully transparent pixels are empty. */
+export function drawCutout(target: HTMLCanvasElement, photo: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>, full: Uint8Array): void {
+  const alpha = new OffscreenCanvas(photo.width, photo.height);
+  put(alpha, full, photo.width, photo.height, 'alpha');
   target.width = photo.width;
   target.height = photo.height;
   const ctx = target.getContext('2d')!;
   ctx.globalCompositeOperation = 'source-over';
   ctx.drawImage(photo.bitmap, 0, 0);
   ctx.globalCompositeOperation = 'destination-in';
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'low';
-  ctx.drawImage(maskCanvas(mask, plan, 'alpha'), 0, 0, photo.width, photo.height);
+  ctx.drawImage(alpha, 0, 0);
   ctx.globalCompositeOperation = 'source-over';
 }
 
