@@ -336,6 +336,8 @@ def main(argv=None):
         step += 1
         end_of_run = phase_at(cfg, step)[1] is None
         if step % every and not end_of_run:
+            if step % 25 == 0:
+                print(f"step {step} loss {np.mean(losses[-25:]):.4f} {seen / (time.time() - t_win):.2f} crops/s", flush=True)
             continue
         rate = seen / (time.time() - t_win)
         scores, preds = validate(model, val, mcfg.size_multiple, args.device, bf16)
