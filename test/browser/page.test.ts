@@ -176,10 +176,10 @@ describe('the page in Chromium', () => {
     await page.setInputFiles('#file', { name: 'corrupt.jpg', mimeType: 'image/jpeg', buffer: corrupt });
     const inPage = await pagePhoto(page, 1);
     expect(inPage.error?.code).toBe('INVALID_IMAGE');
-    await expect(page.locator('#error').innerText()).resolves.toMatch(/^corrupt\.jpg: Expected a JPEG, PNG, WebP, GIF or AVIF image but corrupt\.jpg is not one this browser can decode \(bytes ffd8ffe000104a46\)$/);
+    await expect.poll(() => page.locator('#error').innerText()).toMatch(/^corrupt\.jpg: Expected a JPEG, PNG, WebP, GIF or AVIF image but corrupt\.jpg is not one this browser can decode \(bytes ffd8ffe000104a46\)$/);
     const row = await jobRow(page, `${INPUT_PREFIX}corrupt.jpg`, ['failed', 'succeeded']);
     await expect(row.innerText()).resolves.toMatch(/failed\s+INVALID_IMAGE: Expected a valid JPEG image but it is corrupt or truncated/);
-    await expect(page.locator('#server-status').innerText()).resolves.toMatch(/incoming\/corrupt\.jpg: failed — INVALID_IMAGE: /);
+    await expect.poll(() => page.locator('#server-status').innerText()).toMatch(/incoming\/corrupt\.jpg: failed — INVALID_IMAGE: /);
     await shots.take(page, 'corrupt-file');
   }, 120_000);
 

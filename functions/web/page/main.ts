@@ -181,9 +181,10 @@ async function process(file: File, send: boolean): Promise<void> {
         ? { code: err.code, message: err.message }
         : { code: 'MODEL_FAILED', message: hook.state === 'error' ? `the model is not loaded (${hook.error})` : (err as Error).message };
   }
-  await upload;
   renderItem(photo);
   if (selected === photo || selected?.status !== 'working') select(photo);
+  await upload; // the next photo waits for this one's upload (one at a time to the local stack)
+  if (selected === photo) select(photo); // now with its key, or the upload's error
 }
 
 let chain = Promise.resolve();
