@@ -89,12 +89,30 @@ export class InferenceBatcher {
     });
   }
 
+  /**
+   * The oldest item and up to maxBatch - 1 more of the same padded size, in arrival order. Photos
+   * of other sizes wait for a batch of their own: padding one photo up to another's size would put
+   * a flat region the model never saw in training next to it, and its mask would depend on which
+   * photos it happened to share a batch with.
+   */
+  private takeSameSize(): Pending[] {
+    const { paddedWidth: w, paddedHeight: h } = this.queue[0]!.item.plan;
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      const same = p.item.plan.paddedWidth === w && p.item.plan.paddedHeight === h;
+      (same && batch.length < this.maxBatch ? batch : rest).push(p);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
       while (this.queue.length) {
-        const batch = this.queue.splice(0, this.maxBatch);
+        const batch = this.takeSameSize();
         try {
           const { data, dims } = assembleBatch(batch.map((b) => b.item), this.card.input.padValue);
           const t0 = performance.now();

@@ -62,6 +62,25 @@ describe('InferenceBatcher', () => {
     expect(batcher.stats.items).toBe(6);
   });
 
+  it('batches only photos of the same padded size, so a mask never depends on its batch companions', async () => {
+    const shapes: string[] = [];
+    const session: ModelSession = {
+      provider: 'cpu',
+      threadIds: [],
+      async run(_input, dims) {
+        shapes.push(`${dims[0]}x${dims[2]}x${dims[3]}`);
+        await new Promise((r) => setTimeout(r, 10));
+        return new Float32Array(dims[0] * dims[2] * dims[3]);
+      },
+      release: async () => undefined,
+    };
+    const batcher = new InferenceBatcher(session, card, 4);
+    const item = (h: number, w: number) => ({ plan: { width: w, height: h, paddedWidth: w, paddedHeight: h }, tensor: new Float32Array(3 * h * w) });
+    // the first runs alone; then portrait, landscape, portrait, portrait, landscape are waiting
+    await Promise.all([item(64, 32), item(64, 32), item(32, 64), item(64, 32), item(64, 32), item(32, 64)].map((i) => batcher.infer(i)));
+    expect(shapes).toEqual(['1x64x32', '3x64x32', '2x32x64']);
+  });
+
   it('rejects every item of a failed batch (the jobs go back to the queue)', async () => {
     const session: ModelSession = { provider: 'cpu', threadIds: [], run: async () => { throw new Error('boom'); }, release: async () => undefined };
     const batcher = new InferenceBatcher(session, card, 2);
