@@ -6,7 +6,7 @@
 import { ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
 import type { Clock, JobQueue, ObjectStore, ResultStore } from '#core/ports';
-import { resultKeys } from '#core/results';
+import { resultJsonKey, resultKeys } from '#core/results';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
 import { DEFAULT_OUTPUT_SPEC, FORMAT_FILES, InvalidOutputOptionError } from '#core/output-options';
 import { decodeImage, type DecodedImage } from './image.ts';
@@ -51,21 +51,27 @@ async function timed<T>(timings: Record<string, number>, stage: string, fn: () =
   }
 }
 
-function baseResult(job: SegmentJob, card: ModelCard, attempts: number): Omit<JobResult, 'status' | 'finishedAt' | 'timingsMs'> {
+/**
+ * The fields every result has. `model` is the model this worker has loaded (the one that ran, or
+ * would have): the one version a result records, in its body and in its metadata (see `commit`),
+ * whatever version the job asked for. `outputs` are the files written: a failed result has only
+ * its result.json.
+ */
+function baseResult(job: SegmentJob, card: ModelCard, attempts: number, outputs: JobResult['outputs']): Omit<JobResult, 'status' | 'finishedAt' | 'timingsMs'> {
   return {
     v: 1,
     jobId: job.jobId,
     source: job.source,
     model: { name: card.name, version: card.version },
-    outputs: resultKeys(job.source.key, job.jobId, job.output),
+    outputs,
     ...(job.output ? { output: job.output } : {}),
     attempts,
     ...(job.reprocess ? { reprocess: { runId: job.reprocess.runId } } : {}),
   };
 }
 
-function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
-  return resultStore(deps).commit(result, job.modelVersion);
+function commit(deps: ProcessDeps, result: JobResult): Promise<void> {
+  return resultStore(deps).commit(result);
 }
 
 async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
@@ -91,14 +97,14 @@ export async function recordFailure(
   size?: { width: number; height: number },
 ): Promise<JobResult> {
   const result: JobResult = {
-    ...baseResult(job, deps.card, attempts),
+    ...baseResult(job, deps.card, attempts, { result: resultJsonKey(job.source.key) }),
     status: 'failed',
     error: failure,
     timingsMs,
     ...(size ?? {}),
     finishedAt: deps.clock.now().toISOString(),
   };
-  await commit(deps, job, result);
+  await commit(deps, result);
   await publish(deps, job, result);
   return result;
 }
@@ -203,7 +209,7 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
   );
   timings.total = Math.round((performance.now() - started) * 10) / 10;
   const result: JobResult = {
-    ...baseResult(job, deps.card, attempts),
+    ...baseResult(job, deps.card, attempts, keys),
     status: 'succeeded',
     width: img.width,
     height: img.height,
@@ -214,7 +220,7 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
     timingsMs: timings,
     finishedAt: deps.clock.now().toISOString(),
   };
-  await commit(deps, job, result);
+  await commit(deps, result);
   await publish(deps, job, result);
   return { kind: 'succeeded', result };
 }

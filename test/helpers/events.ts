@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { resultKeys } from '#core/results';
+import { resultJsonKey, resultKeys } from '#core/results';
 import type { JobEvent, JobResult } from '#core/types';
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +64,8 @@ export function jobResult(overrides: Partial<JobResult> = {}): JobResult {
     status,
     source,
     model: { name: 'tiramisu', version: '1.0.0' },
-    outputs: resultKeys(source.key, jobId),
+    // A failed job wrote only its result.json.
+    outputs: status === 'succeeded' ? resultKeys(source.key, jobId) : { result: resultJsonKey(source.key) },
     ...(status === 'succeeded'
       ? { width: 1200, height: 1600, modelInput: { width: 224, height: 224 } }
       : { error: { code: 'INVALID_IMAGE', message: 'Expected a decodable image but received 12 bytes of text' } }),

@@ -16,7 +16,8 @@ export class ObjectResultStore implements ResultStore {
     await this.store.put(this.bucket, key, body, { contentType });
   }
 
-  async commit(result: JobResult, modelVersion: string): Promise<void> {
+  async commit(result: JobResult): Promise<void> {
+    const modelVersion = result.model.version;
     await this.store.put(this.bucket, result.outputs.result, JSON.stringify(result, null, 2), {
       contentType: 'application/json',
       metadata: {

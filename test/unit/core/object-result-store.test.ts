@@ -12,9 +12,9 @@ describe('ObjectResultStore', () => {
   it('commits result.json with its metadata, then the stale-index marker, and reads it back', async () => {
     const store = new InMemoryObjectStore();
     const results = new ObjectResultStore(store, BUCKET);
-    const result = jobResult();
+    const result = jobResult({ model: { name: 'tiramisu', version: 'model-7' } });
 
-    await results.commit(result, 'model-7');
+    await results.commit(result);
 
     const head = await store.head(BUCKET, resultJsonKey(result.source.key));
     expect(head?.metadata).toEqual({

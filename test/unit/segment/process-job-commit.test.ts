@@ -161,3 +161,32 @@ describe('processJob commit (re-processing overwrites results atomically)', () =
     expect((await readResult()).status).toBe('succeeded');
   });
 });
+
+describe('processJob records what happened, once', () => {
+  it('records the loaded model in result.json, its metadata and the stale index, whatever version the job asked for', async () => {
+    // Arrange: the worker has m1 loaded; a `reprocess --model m9` job asks for m9.
+    const { store, deps, job, readResult } = await setup();
+    // Act
+    await processJob(deps, job('m9', { runId: 'rp-m9', force: true }), 1);
+    // Assert: one version, the one that ran, everywhere it is recorded.
+    expect((await readResult()).model).toEqual({ name: 'tiramisu', version: 'm1' });
+    expect((await store.head(BUCKET, RESULT_KEY))!.metadata[RESULT_METADATA.modelVersion]).toBe('m1');
+    expect(store.objects.has(`${BUCKET}/${staleIndexKey(SOURCE_KEY, 'm1')}`)).toBe(true);
+    expect(store.objects.has(`${BUCKET}/${staleIndexKey(SOURCE_KEY, 'm9')}`)).toBe(false);
+  });
+
+  it('a failed result lists only its result.json, not the outputs that were never written', async () => {
+    // Arrange: an upload that is text named .jpg
+    const { store, events, deps, job, readResult } = await setup();
+    const text = Buffer.from('not a photo at all');
+    const { etag } = await store.put(BUCKET, SOURCE_KEY, text, { contentType: 'image/jpeg' });
+    const j = { ...job('m1'), source: { bucket: BUCKET, key: SOURCE_KEY, etag, size: text.length } };
+    // Act
+    const outcome = await processJob(deps, j, 1);
+    // Assert
+    expect(outcome.kind).toBe('failed');
+    expect((await readResult()).outputs).toEqual({ result: RESULT_KEY });
+    expect(events.bodies().at(-1)!.result.outputs).toEqual({ result: RESULT_KEY });
+    expect([...store.objects.keys()].filter((k) => k.includes(j.jobId))).toEqual([]);
+  });
+});
