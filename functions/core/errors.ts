@@ -1,22 +1,29 @@
 /**
  * One error family for the whole pipeline. `code` is stable (users and tests match on it);
  * `retryable` decides between "back to the queue" and "mark the job failed".
+ *
+ * ERROR_CODES is every code there is, so every code a result or a webhook can carry: the result
+ * schema (#core/messages) accepts these and nothing else.
  */
-export type ErrorCode =
-  | 'INVALID_IMAGE'
-  | 'UNSUPPORTED_FORMAT'
-  | 'UNSUPPORTED_KEY'
-  | 'IMAGE_TOO_LARGE'
-  | 'EMPTY_OBJECT'
-  | 'OBJECT_NOT_FOUND'
-  | 'MODEL_ERROR'
-  | 'STORAGE_ERROR'
-  | 'QUEUE_ERROR'
-  | 'DELIVERY_ERROR'
-  | 'UNSAFE_URL'
-  | 'CONFIG_ERROR'
-  | 'INVALID_EVENT'
-  | 'INVALID_OUTPUT_OPTION';
+export const ERROR_CODES = [
+  'INVALID_IMAGE',
+  'UNSUPPORTED_FORMAT',
+  'UNSUPPORTED_KEY',
+  'IMAGE_TOO_LARGE',
+  'EMPTY_OBJECT',
+  'OBJECT_NOT_FOUND',
+  'MODEL_ERROR',
+  'STORAGE_ERROR',
+  'QUEUE_ERROR',
+  'DELIVERY_ERROR',
+  'UNSAFE_URL',
+  'CONFIG_ERROR',
+  'INVALID_EVENT',
+  'INVALID_OUTPUT_OPTION',
+  /** Anything thrown that is not a PipelineError: a bug, not the photo's or a service's fault. */
+  'INTERNAL_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface PipelineErrorOptions {
   cause?: unknown;
@@ -135,9 +142,19 @@ export class InvalidEventError extends PipelineError {
   }
 }
 
-/** Anything thrown, as a PipelineError: unknown errors are treated as transient. */
+/** Something thrown that is not a PipelineError: a bug. Permanent: doing it again does it again. */
+export class InternalError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('INTERNAL_ERROR', message, options);
+  }
+}
+
+/**
+ * Anything thrown, as a PipelineError. Adapters turn their services' failures into StorageError,
+ * QueueError, DeliveryError…; whatever else arrives is an internal error, recorded, not retried.
+ */
 export function toPipelineError(err: unknown): PipelineError {
   if (err instanceof PipelineError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new PipelineError('STORAGE_ERROR', `Unexpected error: ${message}`, { cause: err, retryable: true });
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new InternalError(`Expected no internal error but one was thrown: ${message}`, { cause: err });
 }

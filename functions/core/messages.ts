@@ -5,7 +5,7 @@
  * a shape does. A webhook's `data` is declared here too, as a projection of the result.
  */
 import { z } from 'zod';
-import { InvalidEventError } from './errors.ts';
+import { ERROR_CODES, InvalidEventError } from './errors.ts';
 import { outputSpecSchema } from './output-options.ts';
 
 export const objectRefSchema = z.object({
@@ -18,7 +18,8 @@ export const objectRefSchema = z.object({
 });
 export type ObjectRef = z.infer<typeof objectRefSchema>;
 
-export const jobFailureSchema = z.object({ code: z.string().min(1), message: z.string() });
+/** Why a job failed: `code` is one of ERROR_CODES (#core/errors); a result with any other fails validation. */
+export const jobFailureSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
 export type JobFailure = z.infer<typeof jobFailureSchema>;
 
 export const jobStatusSchema = z.enum(['succeeded', 'failed']);

@@ -156,14 +156,17 @@ export class SegmentWorker {
       });
     } catch (err) {
       const e = toPipelineError(err);
-      if (m.receiveCount >= this.options.maxReceiveCount) {
-        // Last chance: turn the transient error into a recorded failure so the user hears about it.
+      const lastChance = m.receiveCount >= this.options.maxReceiveCount;
+      if (!e.retryable || lastChance) {
+        // A permanent error (e.g. INTERNAL_ERROR: a bug does the same thing again), or the last
+        // chance for a transient one: a recorded failure, so the user hears about it.
+        const message = e.retryable ? `Gave up after ${m.receiveCount} attempts: ${e.message}` : e.message;
         try {
-          await recordFailure(this.deps, job, { code: e.code, message: `Gave up after ${m.receiveCount} attempts: ${e.message}` }, m.receiveCount);
+          await recordFailure(this.deps, job, { code: e.code, message }, m.receiveCount);
           await this.jobs.delete(receipt());
           this.stats.failed++;
           this.metrics?.record('failed', Date.now() - Date.parse(job.enqueuedAt));
-          this.logger.error('job failed after retries', { ...log, stage: 'done', errorCode: e.code, error: e.message });
+          this.logger.error(e.retryable ? 'job failed after retries' : 'job failed', { ...log, stage: 'done', errorCode: e.code, error: e.message });
           return;
         } catch (recordErr) {
           this.logger.error('could not record failure; the message goes to the DLQ', { ...log, error: (recordErr as Error).message });

@@ -106,4 +106,68 @@ describe('SegmentWorker', () => {
     expect(deleted).toEqual(['handle-2']);
     expect(worker.stats).toMatchObject({ received: 2, succeeded: 1, retried: 0, duplicates: 0 });
   });
+
+  it('records an internal error (a bug) as a failed result on the first attempt instead of retrying it', async () => {
+    // Arrange: a photo, and a model session with a bug
+    const store = new InMemoryObjectStore();
+    const photo = await sharp({ create: { width: 40, height: 60, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    const { etag } = await store.put('bucket', 'incoming/p.jpg', photo, { contentType: 'image/jpeg' });
+    const job: SegmentJob = {
+      v: 1,
+      jobId: 'b'.repeat(32),
+      source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length },
+      modelVersion: 'test',
+      enqueuedAt: new Date().toISOString(),
+    };
+    let receives = 0;
+    const deleted: string[] = [];
+    const released: string[] = [];
+    const jobs: JobQueue<SegmentJob> = {
+      sendBatch: async () => ({ failed: [] }),
+      async receive() {
+        if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];
+        await new Promise((r) => setTimeout(r, 5));
+        return [];
+      },
+      delete: async (h) => void deleted.push(h),
+      extendVisibility: async () => undefined,
+      release: async (h) => void released.push(h),
+    };
+    const published: OutgoingMessage<JobEvent>[] = [];
+    const events: JobQueue<JobEvent> = {
+      sendBatch: async (m) => (published.push(...m), { failed: [] }),
+      receive: async () => [],
+      delete: async () => undefined,
+      extendVisibility: async () => undefined,
+      release: async () => undefined,
+    };
+    const broken: ModelSession = {
+      provider: 'cpu',
+      threadIds: [],
+      run: async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'dims')");
+      },
+      release: async () => undefined,
+    };
+    const worker = new SegmentWorker(
+      jobs,
+      { store, events, batcher: new InferenceBatcher(broken, CARD, 4), card: CARD, clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 30, maxReceiveCount: 5 },
+      createLogger('test', { silent: true }),
+    );
+
+    // Act
+    const running = worker.run();
+    while (deleted.length + released.length === 0) await new Promise((r) => setTimeout(r, 5));
+    worker.stop();
+    await running;
+
+    // Assert: failed once, for the user to hear about; not back on the queue.
+    expect(released).toEqual([]);
+    expect(deleted).toEqual(['handle-1']);
+    expect(published.map((m) => [m.body.type, m.body.result.error])).toEqual([
+      ['job.failed', { code: 'INTERNAL_ERROR', message: "Expected no internal error but one was thrown: TypeError: Cannot read properties of undefined (reading 'dims')" }],
+    ]);
+    expect(worker.stats).toMatchObject({ received: 1, failed: 1, retried: 0 });
+  });
 });
