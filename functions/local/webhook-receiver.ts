@@ -16,6 +16,11 @@ export interface ReceivedDelivery {
   type: string;
   receivedAt: string;
   payload: unknown;
+  /**
+   * The request exactly as it arrived: every header (lower-case names) and the raw body, so a
+   * test can verify the signature on what went over the wire. In memory only: not in the JSONL.
+   */
+  raw: { headers: Record<string, string>; body: string };
 }
 
 /** One scripted answer, used for one verified request (in order) before normal acceptance resumes. */
@@ -85,7 +90,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   };
 
-  const accept = async (headers: Record<string, string>, payload: unknown): Promise<'new' | 'duplicate'> => {
+  const accept = async (headers: Record<string, string>, body: string, payload: unknown): Promise<'new' | 'duplicate'> => {
     const webhookId = headers['webhook-id']!;
     if (seen.has(webhookId)) {
       duplicates++;
@@ -93,9 +98,12 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     }
     seen.add(webhookId);
     const type = typeof payload === 'object' && payload !== null && 'type' in payload ? String(payload.type) : '';
-    const delivery: ReceivedDelivery = { webhookId, type, receivedAt: clock.now().toISOString(), payload };
+    const delivery: ReceivedDelivery = { webhookId, type, receivedAt: clock.now().toISOString(), payload, raw: { headers, body } };
     deliveries.push(delivery);
-    if (options.jsonlPath) await appendFile(options.jsonlPath, `${JSON.stringify(delivery)}\n`);
+    if (options.jsonlPath) {
+      const { raw: _raw, ...line } = delivery;
+      await appendFile(options.jsonlPath, `${JSON.stringify(line)}\n`);
+    }
     return 'new';
   };
 
@@ -139,7 +147,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
           reply(res, step.status, step.body ?? { scripted: step.status }, step.headers);
           return;
         }
-        const outcome = await accept(headers, payload);
+        const outcome = await accept(headers, body, payload);
         reply(res, 200, { ok: true, duplicate: outcome === 'duplicate' });
         // Wake waiters only once the answer is recorded, so they see a consistent `responses`.
         if (outcome === 'new') for (const wake of waiters) wake();

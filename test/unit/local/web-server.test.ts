@@ -128,7 +128,7 @@ describe('web server', () => {
     const payload = { type: 'job.failed', data: { jobId: 'j1', source: { key: 'incoming/a.jpg' }, error: { code: 'INVALID_IMAGE' } } };
     const list = deliveryList(
       receiver({
-        deliveries: [{ webhookId: 'evt_1', type: 'job.failed', receivedAt: 't1', payload }],
+        deliveries: [{ webhookId: 'evt_1', type: 'job.failed', receivedAt: 't1', payload, raw: { headers: {}, body: JSON.stringify(payload) } }],
         responses: [
           { webhookId: 'evt_1', status: 200, at: 't1' },
           { webhookId: 'evt_forged', status: 401, at: 't2' },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from '#local/webhook-receiver';
 import { signWebhook } from '#notify/signing';
@@ -38,8 +39,29 @@ describe('webhook receiver', () => {
         type: 'job.succeeded',
         receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         payload: { type: 'job.succeeded', timestamp: '2025-01-01T00:00:00.000Z', data: { jobId: 'evt_1' } },
+        raw: { headers: expect.objectContaining({ 'webhook-id': 'evt_1' }), body: expect.any(String) },
       },
     ]);
+  });
+
+  it('records the headers and the raw body exactly as they arrived', async () => {
+    // Arrange: a body with whitespace a JSON round trip would not keep, signed as it is sent.
+    const r = await start();
+    const body = ` {"type": "job.failed", "timestamp": "t", "data": {}}\n`;
+    const ts = new Date();
+    const headers = {
+      'content-type': 'application/json',
+      'webhook-id': 'evt_raw',
+      'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign('evt_raw', ts, body),
+      'x-extra': 'kept',
+    };
+    // Act
+    const res = await fetch(r.url, { method: 'POST', headers, body });
+    // Assert
+    expect(res.status).toBe(200);
+    expect(r.deliveries[0]!.raw.body).toBe(body);
+    expect(r.deliveries[0]!.raw.headers).toMatchObject(headers);
   });
 
   it.each([
@@ -102,6 +124,8 @@ describe('webhook receiver', () => {
       ['evt_1', 'job.succeeded'],
       ['evt_2', 'job.failed'],
     ]);
+    // The signed headers stay in memory: the file is for reading deliveries, not replaying them.
+    expect(Object.keys(lines[0]!).sort()).toEqual(['payload', 'receivedAt', 'type', 'webhookId']);
   });
 
   it('follows its script, then accepts', async () => {
