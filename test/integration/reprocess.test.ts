@@ -238,7 +238,8 @@ describe('stale filtering (results committed by the worker code)', () => {
   const STALE = 'incoming/stale/';
   const M = 150;
   const staleKey = (i: number) => `${STALE}img-${String(i).padStart(4, '0')}.png`;
-  const card = { name: 'tiramisu', version: 'x' } as ModelCard;
+  // The worker that committed these results had stale-v1 loaded: the version results record.
+  const card = { name: 'tiramisu', version: 'stale-v1' } as ModelCard;
 
   beforeAll(async () => {
     await mapConcurrent(Array.from({ length: M }, (_, i) => i), 32, (i) =>
@@ -300,10 +301,17 @@ describe('stale filtering (results committed by the worker code)', () => {
   });
 
   it('photos re-uploaded since their result are stale again, the rest are not', async () => {
-    for (const i of [3, 77, 149]) await store.put(res.bucket, staleKey(i), `new png ${i}`, { contentType: 'image/png' });
-    const index = await stale('stale-v1', 'index', { dryRun: true });
-    const head = await stale('stale-v1', 'head', { dryRun: true });
-    expect(index).toMatchObject({ wouldEnqueue: 3, upToDate: M - 3 });
-    expect(head).toMatchObject({ wouldEnqueue: 3, upToDate: M - 3 });
+    // The other tests here expect every photo unchanged since its result: put the originals back
+    // afterwards (same bytes, same ETag), whatever the order the tests run in.
+    try {
+      for (const i of [3, 77, 149]) await store.put(res.bucket, staleKey(i), `new png ${i}`, { contentType: 'image/png' });
+      const index = await stale('stale-v1', 'index', { dryRun: true });
+      const head = await stale('stale-v1', 'head', { dryRun: true });
+      expect(index).toMatchObject({ wouldEnqueue: 3, upToDate: M - 3 });
+      expect(head).toMatchObject({ wouldEnqueue: 3, upToDate: M - 3 });
+    } finally {
+      for (const i of [3, 77, 149]) await store.put(res.bucket, staleKey(i), `png ${i}`, { contentType: 'image/png' });
+    }
+    expect(await stale('stale-v1', 'index', { dryRun: true })).toMatchObject({ wouldEnqueue: 0, upToDate: M });
   });
 });
