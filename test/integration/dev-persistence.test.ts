@@ -143,11 +143,24 @@ describe('greenscreen dev with a data directory', () => {
   }, 600_000);
 
   it('starts empty with --fresh', async () => {
-    dev = await startDev({ dataDir, port, args: ['--fresh'] });
-    expect(dev.output()).toMatch(/found: +0 upload\(s\)/);
-    const s = await stackStatus({ endpoint: dev.endpoint, bucket: BUCKET });
-    expect(s.jobs).toEqual([]);
-    dev.child.kill('SIGTERM');
-    expect(await dev.exited).toBe(0);
-  }, 120_000);
+    // Arrange: a data directory of its own that holds an upload and its result.
+    const dir = await mkdtemp(join(tmpdir(), 'gs-dev-fresh-'));
+    try {
+      dev = await startDev({ dataDir: dir, port });
+      await upload(dev.endpoint, await distinctPhotos(1), 0);
+      await waitFor(dev.endpoint, (s) => ended(s) === 1, 120_000);
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toBe(0);
+      // Act
+      dev = await startDev({ dataDir: dir, port, args: ['--fresh'] });
+      // Assert
+      expect(dev.output()).toMatch(/found: +0 upload\(s\)/);
+      const s = await stackStatus({ endpoint: dev.endpoint, bucket: BUCKET });
+      expect(s.jobs).toEqual([]);
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
