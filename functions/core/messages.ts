@@ -46,7 +46,8 @@ export type SegmentJob = z.infer<typeof segmentJobSchema>;
 
 /**
  * Keys of a result set's files: the outputs the job's spec asks for (`outputs`: both, mask or
- * cutout); they exist only when the job succeeded.
+ * cutout) when the job succeeded; a failed result lists only its `result` (results written before
+ * that rule may still list keys that were never written: readers go by `status`, see existingOutputs).
  */
 export const jobOutputsSchema = z.object({ mask: z.string().optional(), cutout: z.string().optional(), result: z.string() });
 export type JobOutputs = z.infer<typeof jobOutputsSchema>;
