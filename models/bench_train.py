@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import HERE, ROOT, build_data, load_config, loss_fn, make_augmenter  # noqa: E402
+from train import HERE, ROOT, build_data, load_config, make_augmenter, time_steps  # noqa: E402
 from tiramisu import Tiramisu, preset  # noqa: E402
 
 VARIANTS = {
@@ -27,28 +26,6 @@ VARIANTS = {
     "192 px, batch 16, fp32": {"crop": 192, "batch": 16, "bf16": False},
     "phase 1: 160 px, batch 12, fp32": {"crop": 160, "batch": 12, "bf16": False},
 }
-
-
-def time_steps(model, opt, aug, v: dict, steps: int) -> dict:
-    parts = {"data": [], "forward": [], "backward": [], "optimiser": []}
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        x, y, w = aug.batch(v["batch"])
-        x = x.contiguous(memory_format=torch.channels_last)
-        t1 = time.perf_counter()
-        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=v["bf16"]):
-            logits = model(x)
-        loss = loss_fn(logits.float(), y, w, 1.0)
-        t2 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        t3 = time.perf_counter()
-        opt.step()
-        t4 = time.perf_counter()
-        if i:  # the first step of each round warms caches and oneDNN primitives
-            for k, a, b in (("data", t0, t1), ("forward", t1, t2), ("backward", t2, t3), ("optimiser", t3, t4)):
-                parts[k].append(b - a)
-    return parts
 
 
 def main(argv=None):
@@ -70,7 +47,7 @@ def main(argv=None):
     acc = {k: {"data": [], "forward": [], "backward": [], "optimiser": []} for k in VARIANTS}
     for _ in range(args.rounds):
         for k, v in VARIANTS.items():
-            for part, ts in time_steps(model, opt, augs[k], v, args.steps).items():
+            for part, ts in time_steps(model, opt, augs[k], v["batch"], v["bf16"], 1.0, args.steps).items():
                 acc[k][part] += ts
     out = {}
     for k, v in VARIANTS.items():

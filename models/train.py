@@ -368,33 +368,38 @@ def main(argv=None):
             break
 
 
-def profile(model, opt, aug, phase, cfg, args):
-    """Where a training step's time goes, for `phase`'s crop and batch: data / forward / backward / optimiser."""
-    bf16 = bool(cfg.get("bf16", False))
-    jw = cfg.get("jaccardWeight", 1.0)
-    times = {"data": [], "forward": [], "backward": [], "optimiser": []}
-    for i in range(args.profile + 2):
+def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, steps: int) -> dict:
+    """Seconds per training step, split into data / forward / backward / optimiser (the first step
+    of each call warms caches and oneDNN primitives and is left out)."""
+    parts = {"data": [], "forward": [], "backward": [], "optimiser": []}
+    for i in range(steps + 1):
         t0 = time.perf_counter()
-        x, y, w = aug.batch(phase["batch"])
+        x, y, w = aug.batch(batch)
         x = x.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
-        loss = loss_fn(logits.float(), y, w, jw)
+        loss = loss_fn(logits.float(), y, w, jaccard_weight)
         t2 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         t3 = time.perf_counter()
         opt.step()
         t4 = time.perf_counter()
-        if i >= 2:  # warm-up steps excluded
+        if i:
             for k, a, b in (("data", t0, t1), ("forward", t1, t2), ("backward", t2, t3), ("optimiser", t3, t4)):
-                times[k].append(b - a)
+                parts[k].append(b - a)
+    return parts
+
+
+def profile(model, opt, aug, phase, cfg, args):
+    """Where a training step's time goes, for `phase`'s crop and batch (models/bench_train.py compares recipes)."""
+    bf16 = bool(cfg.get("bf16", False))
+    times = time_steps(model, opt, aug, phase["batch"], bf16, cfg.get("jaccardWeight", 1.0), args.profile)
     med = {k: float(np.median(v)) for k, v in times.items()}
-    step_s = sum(med.values())
     print(json.dumps({"crop": phase["crop"], "batch": phase["batch"], "bf16": bf16, "threads": args.threads,
                       "msPerStep": {k: round(v * 1000, 1) for k, v in med.items()},
-                      "cropsPerS": round(phase["batch"] / step_s, 2)}), flush=True)
+                      "cropsPerS": round(phase["batch"] / sum(med.values()), 2)}), flush=True)
 
 
 if __name__ == "__main__":

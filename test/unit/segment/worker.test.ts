@@ -47,19 +47,25 @@ function gatedSession() {
   return { session, runs, open };
 }
 
+/** A small JPEG stored at incoming/p.jpg and the job that points at it. */
+async function storedPhotoJob(jobId: string): Promise<{ store: InMemoryObjectStore; job: SegmentJob }> {
+  const store = new InMemoryObjectStore();
+  const photo = await sharp({ create: { width: 40, height: 60, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+  const { etag } = await store.put('bucket', 'incoming/p.jpg', photo, { contentType: 'image/jpeg' });
+  const job: SegmentJob = {
+    v: 1,
+    jobId,
+    source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length },
+    modelVersion: 'test',
+    enqueuedAt: new Date().toISOString(),
+  };
+  return { store, job };
+}
+
 describe('SegmentWorker', () => {
   it('keeps one job going when its message is redelivered while in flight, and deletes with the newest receipt handle', async () => {
     // Arrange: a photo, and a queue that hands the same message out twice.
-    const store = new InMemoryObjectStore();
-    const photo = await sharp({ create: { width: 40, height: 60, channels: 3, background: '#884422' } }).jpeg().toBuffer();
-    const { etag } = await store.put('bucket', 'incoming/p.jpg', photo, { contentType: 'image/jpeg' });
-    const job: SegmentJob = {
-      v: 1,
-      jobId: 'a'.repeat(32),
-      source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length },
-      modelVersion: 'test',
-      enqueuedAt: new Date().toISOString(),
-    };
+    const { store, job } = await storedPhotoJob('a'.repeat(32));
     const message = (receiptHandle: string, receiveCount: number): ReceivedMessage<SegmentJob> => ({ messageId: 'm-1', receiptHandle, body: job, receiveCount });
     let receives = 0;
     const deleted: string[] = [];
@@ -109,16 +115,7 @@ describe('SegmentWorker', () => {
 
   it('records an internal error (a bug) as a failed result on the first attempt instead of retrying it', async () => {
     // Arrange: a photo, and a model session with a bug
-    const store = new InMemoryObjectStore();
-    const photo = await sharp({ create: { width: 40, height: 60, channels: 3, background: '#884422' } }).jpeg().toBuffer();
-    const { etag } = await store.put('bucket', 'incoming/p.jpg', photo, { contentType: 'image/jpeg' });
-    const job: SegmentJob = {
-      v: 1,
-      jobId: 'b'.repeat(32),
-      source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length },
-      modelVersion: 'test',
-      enqueuedAt: new Date().toISOString(),
-    };
+    const { store, job } = await storedPhotoJob('b'.repeat(32));
     let receives = 0;
     const deleted: string[] = [];
     const released: string[] = [];
