@@ -47,6 +47,19 @@ function gatedSession() {
   return { session, runs, open };
 }
 
+/** An events queue that records what the worker publishes. */
+function recordingEventQueue(): { events: JobQueue<JobEvent>; published: OutgoingMessage<JobEvent>[] } {
+  const published: OutgoingMessage<JobEvent>[] = [];
+  const events: JobQueue<JobEvent> = {
+    sendBatch: async (m) => (published.push(...m), { failed: [] }),
+    receive: async () => [],
+    delete: async () => undefined,
+    extendVisibility: async () => undefined,
+    release: async () => undefined,
+  };
+  return { events, published };
+}
+
 /** A small JPEG stored at incoming/p.jpg and the job that points at it. */
 async function storedPhotoJob(jobId: string): Promise<{ store: InMemoryObjectStore; job: SegmentJob }> {
   const store = new InMemoryObjectStore();
@@ -82,14 +95,7 @@ describe('SegmentWorker', () => {
       extendVisibility: async () => undefined,
       release: async () => undefined,
     };
-    const published: OutgoingMessage<JobEvent>[] = [];
-    const events: JobQueue<JobEvent> = {
-      sendBatch: async (m) => (published.push(...m), { failed: [] }),
-      receive: async () => [],
-      delete: async () => undefined,
-      extendVisibility: async () => undefined,
-      release: async () => undefined,
-    };
+    const { events, published } = recordingEventQueue();
     const model = gatedSession();
     const worker = new SegmentWorker(
       jobs,
@@ -130,14 +136,7 @@ describe('SegmentWorker', () => {
       extendVisibility: async () => undefined,
       release: async (h) => void released.push(h),
     };
-    const published: OutgoingMessage<JobEvent>[] = [];
-    const events: JobQueue<JobEvent> = {
-      sendBatch: async (m) => (published.push(...m), { failed: [] }),
-      receive: async () => [],
-      delete: async () => undefined,
-      extendVisibility: async () => undefined,
-      release: async () => undefined,
-    };
+    const { events, published } = recordingEventQueue();
     const broken: ModelSession = {
       provider: 'cpu',
       threadIds: [],
