@@ -4,6 +4,7 @@
  * and the validation of values.
  */
 import { parseArgs } from 'node:util';
+import { EXIT_STATUS_HELP } from './exit-codes.ts';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -23,16 +24,26 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
   /** More text after the flags. */
   notes?: string;
+  /** What the exit status table means for this command, after the table. */
+  exit?: string;
 }
 
-/** A command line that does not fit the command: usage on stderr, exit 2. */
+/**
+ * A command line that does not fit the command: usage on stderr, exit 2. `showUsage: false` for a
+ * value that is well-formed but cannot work (an --out that is a file, a background the run's empty
+ * bucket cannot have): one line, exit 2, before anything starts.
+ */
 export class UsageError extends Error {
+  readonly showUsage: boolean;
+
   constructor(
     readonly command: CommandSpec | undefined,
     message: string,
+    options: { showUsage?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'UsageError';
+    this.showUsage = options.showUsage ?? true;
   }
 }
 
@@ -45,7 +56,9 @@ export function commandHelp(spec: CommandSpec): string {
   const lines = Object.values(flags).map((f, i) => `${left[i]!.padEnd(width)}${f.help}${f.default !== undefined ? ` (default ${f.default})` : ''}`);
   return (
     `Usage: greenscreen ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]\n\n${spec.summary}\n\nOptions:\n${lines.join('\n')}\n` +
-    (spec.notes ? `\n${spec.notes}\n` : '')
+    (spec.notes ? `\n${spec.notes}\n` : '') +
+    `\n${EXIT_STATUS_HELP}\n` +
+    (spec.exit ? `${spec.exit}\n` : '')
   );
 }
 

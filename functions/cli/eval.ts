@@ -11,7 +11,7 @@ import { decodeImage } from '#segment/image';
 import { createSegmenter } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
 import type { ExecutionProviderChoice } from '#segment/model';
-import { contactSheet } from './contact-sheet.ts';
+import { writeContactSheets } from './contact-sheet.ts';
 import { median, scoreMask } from './metrics.ts';
 import { Progress } from './progress.ts';
 
@@ -197,7 +197,10 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   }
 }
 
-/** photo | truth | prediction for the 12 lowest IoUs of a set: `<outDir>/<set>-<split>-worst.jpg`. */
+/**
+ * photo | truth | prediction for the 12 lowest IoUs of a set, as a grid (contact-sheet.ts):
+ * `<outDir>/<set>-<split>-worst.jpg` (numbered if a layout ever needs more than one sheet).
+ */
 async function worstSheet(
   outDir: string,
   set: EvalSet,
@@ -208,17 +211,15 @@ async function worstSheet(
   await mkdir(outDir, { recursive: true });
   const byId = new Map(pairs.map((p) => [p.id, p]));
   const worst = [...rows].sort((a, b) => a.iou - b.iou).slice(0, 12);
-  const sheet = await contactSheet(
-    await Promise.all(
-      worst.map(async (w) => ({
-        label: `${set.name} ${w.id}  IoU ${w.iou.toFixed(3)}   (photo | truth | prediction)`,
-        cells: [await readFile(byId.get(w.id)!.image), await readFile(byId.get(w.id)!.mask), preds.get(w.id)!],
-      })),
-    ),
+  const sheets = await writeContactSheets(
+    outDir,
+    `${set.name.replace(/[^\w.-]+/g, '-')}-worst`,
+    worst.map((w) => ({
+      label: `${w.id}  IoU ${w.iou.toFixed(3)}  (photo | truth | prediction)`,
+      images: [byId.get(w.id)!.image, byId.get(w.id)!.mask, preds.get(w.id)!],
+    })),
   );
-  const path = join(outDir, `${set.name.replace(/[^\w.-]+/g, '-')}-worst.jpg`);
-  await writeFile(path, sheet);
-  return path;
+  return sheets.join(', ');
 }
 
 /** The table a person reads: one row per set, then the all-sets summary. */
@@ -276,7 +277,10 @@ export interface EvalCliOptions {
   quiet: boolean;
 }
 
-/** `greenscreen eval`, after its flags are parsed (functions/cli/main.ts): the table, then the JSON line. */
+/**
+ * `greenscreen eval`, after its flags are parsed (functions/cli/main.ts): the table on stdout, or
+ * with --json the JSON line alone on stdout and the table on stderr (stdout stays parseable).
+ */
 export async function evalCli(o: EvalCliOptions): Promise<number> {
   if (!o.sets.length) throw new Error('Expected at least one <setDir>[:split] but received none');
   const progress = new Progress('evaluating', undefined, process.stderr, o.quiet);
@@ -292,7 +296,11 @@ export async function evalCli(o: EvalCliOptions): Promise<number> {
     },
   });
   progress.done();
-  process.stdout.write(formatReport(report));
-  if (o.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
+  if (o.json) {
+    process.stderr.write(formatReport(report));
+    process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
+  } else {
+    process.stdout.write(formatReport(report));
+  }
   return 0;
 }

@@ -1,9 +1,10 @@
 /** `greenscreen` — the command line. Each command is a thin wrapper over a module of its own. */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineError } from '#core/errors';
-import { OPTION_NAMES, resolveOutputSpec, type OptionStrings, type OutputProfile } from '#core/output-options';
-import { INPUT_PREFIX } from '#core/resources';
+import { OPTION_NAMES, parseProfiles, resolveOutputSpec, type OptionStrings, type OutputProfile } from '#core/output-options';
+import { ENV } from '#core/config';
+import { BACKGROUNDS_PREFIX, INPUT_PREFIX } from '#core/resources';
 import { exposureWarning } from '#local/listen';
 import { watchForStop } from '#local/lifetime';
 import type { ExecutionProviderChoice } from '#segment/model';
@@ -20,6 +21,8 @@ import {
   type Parsed,
 } from './args.ts';
 import { describeError } from './errors.ts';
+import { EXIT, EXIT_STATUS_HELP, photosExit, signalExit } from './exit-codes.ts';
+import { ensureOutDir, keySegment, OutDirError } from './files.ts';
 import { Progress } from './progress.ts';
 import { localSubscriptions } from './subscriptions.ts';
 
@@ -47,17 +50,22 @@ const stackFlags = {
 const outputFlags = {
   format: { type: 'string', value: 'png|webp|avif|jpeg', default: 'png', help: "the cut-out's format (jpeg needs an opaque --background)" },
   quality: { type: 'string', value: '1-100|lossless', default: 'webp lossless, avif 60, jpeg 90', help: 'quality of lossy formats' },
-  background: { type: 'string', value: "transparent|'#rrggbb'|blur[:sigma]|image:<key>", default: 'transparent', help: 'what is behind the subject' },
+  background: {
+    type: 'string',
+    value: "transparent|'#rrggbb'|blur[:sigma]|FILE",
+    default: 'transparent',
+    help: 'what is behind the subject; FILE: a local image, uploaded with the run (its bucket starts empty)',
+  },
   crop: { type: 'string', value: 'none|N%|Npx', default: 'none', help: 'crop to the subject with this margin' },
   'max-size': { type: 'string', value: 'PX', default: 'none', help: "longest side of the outputs (downscale only)" },
   outputs: { type: 'string', value: 'both|mask|cutout', default: 'both', help: 'which files to make' },
 } as const satisfies CommandSpec['flags'];
 
 /** The output flags given, as the profile for every object under `prefix`, checked now (a bad one is a usage error). */
-function outputProfile(spec: CommandSpec, v: Parsed['values'], prefix: string): OutputProfile[] {
+function outputProfile(spec: CommandSpec, v: Parsed['values'], prefix: string, background?: string): OutputProfile[] {
   const options: OptionStrings = {};
   for (const name of OPTION_NAMES) {
-    const value = stringFlag(v[name]);
+    const value = name === 'background' ? (background ?? stringFlag(v[name])) : stringFlag(v[name]);
     if (value !== undefined) options[name] = value;
   }
   if (!Object.keys(options).length) return [];
@@ -70,6 +78,74 @@ function outputProfile(spec: CommandSpec, v: Parsed['values'], prefix: string): 
   return [profile];
 }
 
+/** Background values that name no file: the rest of --background is a local image file's path. */
+const isBackgroundKeyword = (v: string) => v === 'transparent' || v.startsWith('#') || /^blur(:|$)/.test(v);
+
+/**
+ * `run --background FILE` (or image:FILE): a local image, checked now and uploaded with the run as
+ * backgrounds/<name>, since a run's stack starts with an empty bucket. A bucket key alone
+ * (image:backgrounds/beach.jpg with no such local file) could never be found there: refused, exit 2.
+ */
+async function runBackground(spec: CommandSpec, value: string | undefined): Promise<{ option?: string; objects: { key: string; body: Buffer }[] }> {
+  if (value === undefined || isBackgroundKeyword(value)) return { ...(value !== undefined ? { option: value } : {}), objects: [] };
+  const path = value.startsWith('image:') ? value.slice('image:'.length) : value;
+  const found = path ? await stat(path).catch(() => undefined) : undefined;
+  if (!found) {
+    throw new UsageError(
+      spec,
+      value.startsWith('image:')
+        ? `Expected --background image:<file> to name a local image file (greenscreen run starts with an empty bucket: no key can be in it) but ${JSON.stringify(path)} is not a file here; ` +
+            `pass the image itself, e.g. --background ./beach.jpg`
+        : `Expected option background (--background) to be transparent, a colour #rrggbb or #rgb, blur, blur:<sigma 1-100>, ` +
+            `or a local image file (uploaded with the run) but received ${JSON.stringify(value)} (no such file)`,
+      { showUsage: false },
+    );
+  }
+  if (!found.isFile()) throw new UsageError(spec, `Expected --background ${value} to be an image file but it is a folder`, { showUsage: false });
+  const body = await readFile(path);
+  const { default: sharp } = await import('sharp');
+  const meta = await sharp(body).metadata().catch(() => undefined);
+  if (!meta?.width || !meta.height) {
+    throw new UsageError(spec, `Expected --background ${value} to be an image file (jpg, png, webp, avif, tiff, gif) but it is not one`, { showUsage: false });
+  }
+  const key = `${BACKGROUNDS_PREFIX}${keySegment(path)}`;
+  return { option: `image:${key}`, objects: [{ key, body }] };
+}
+
+/**
+ * $GREENSCREEN_OUTPUT_PROFILES in `run` (used when no output flag is given): a profile whose
+ * background is a bucket key cannot work in the run's empty bucket; refused, exit 2.
+ */
+function refuseBucketProfiles(spec: CommandSpec): void {
+  let profiles: OutputProfile[];
+  try {
+    profiles = parseProfiles(process.env[ENV.outputProfiles]);
+  } catch {
+    return; // the stack reports a bad profile in its own words
+  }
+  for (const p of profiles) {
+    const bg = p.options.background;
+    if (typeof bg === 'string' && bg.startsWith('image:')) {
+      throw new UsageError(
+        spec,
+        `Expected $${ENV.outputProfiles} to need nothing from the bucket in greenscreen run (it starts empty) but the profile for ${JSON.stringify(p.prefix)} ` +
+          `has background ${JSON.stringify(bg)}; give the image with --background <file> instead`,
+        { showUsage: false },
+      );
+    }
+  }
+}
+
+/** --out / --data-dir: a folder that exists or can be created, and can be written: else one line, exit 2. */
+async function outDirFlag(spec: CommandSpec, dir: string, flag: string): Promise<void> {
+  try {
+    await ensureOutDir(dir, flag);
+  } catch (err) {
+    if (err instanceof OutDirError) throw new UsageError(spec, err.message, { showUsage: false, cause: err });
+    throw err;
+  }
+}
+
 const SUBSCRIPTIONS_NOTE =
   'Webhooks: the built-in receiver always gets every event; --webhook and the subscriptions in\n' +
   '$GREENSCREEN_SUBSCRIPTIONS (a JSON array, as on AWS) get them too, through the same SSRF guard.';
@@ -80,8 +156,9 @@ export const COMMANDS = {
     args: '<inputDir> --out <outDir>',
     summary:
       'Start the local stack, upload every image in <inputDir>, wait for every job and write\n' +
-      '<outDir>/<stem>/{mask.png,cutout.<format>,result.json}, <outDir>/webhooks.jsonl and <outDir>/contact-sheet.jpg.\n' +
-      'Exit 0 when every job ended (succeeded, or failed with a recorded reason), 1 if any was lost.',
+      '<outDir>/<stem>/{mask.png,cutout.<format>,result.json}, <outDir>/webhooks.jsonl and contact sheets\n' +
+      '(<outDir>/contact-sheet.jpg; contact-sheet-01.jpg, -02.jpg, … past 70 photos: 5 photos a row, photo | mask | cut-out,\n' +
+      'at most 4000 px a side). An --out that is a file, cannot be created or is not writable is refused before anything starts.',
     flags: {
       out: { type: 'string', value: 'DIR', help: 'where the outputs go (required)' },
       ...modelFlags,
@@ -91,9 +168,11 @@ export const COMMANDS = {
       'no-contact-sheet': { type: 'boolean', help: 'skip the contact sheet' },
       'web-port': { type: 'string', value: 'N', help: "serve the page on 127.0.0.1:N while the run lasts, to watch its jobs and webhooks (0 = any free port)" },
       quiet: { type: 'boolean', help: 'no progress line' },
-      json: { type: 'boolean', help: 'print the summary as one JSON line' },
+      json: { type: 'boolean', help: 'stdout: the summary as one JSON line, nothing else (messages go to stderr)' },
     },
     notes: SUBSCRIPTIONS_NOTE,
+    exit: '  run: 0 only when every photo succeeded; 3 when some failed (the summary gives how many and the first reasons);\n' +
+      '  4 when some jobs were lost or unfinished at --timeout; 130/143 when Ctrl-C/SIGTERM stopped it.',
   },
   dev: {
     name: 'dev',
@@ -111,12 +190,15 @@ export const COMMANDS = {
       ...webhookFlags,
     },
     notes: SUBSCRIPTIONS_NOTE,
+    exit: '  dev: 0 after a clean stop (Ctrl-C, SIGTERM, SIGHUP, or the end of the process that started it: npx, a shell);\n' +
+      '  130 when a second signal forced it; 1 when it cannot start (port taken, data dir in use).',
   },
   upload: {
     name: 'upload',
     args: '<file|dir>...',
     summary: "Upload photos (folders: every image in them) to the dev stack's incoming/ prefix.",
     flags: { ...stackFlags, quiet: { type: 'boolean', help: 'no progress line' } },
+    exit: '  upload: 0 when every file was uploaded (processing is not waited for: see status); 1 when the stack is not there.',
   },
   status: {
     name: 'status',
@@ -127,16 +209,18 @@ export const COMMANDS = {
     flags: {
       ...stackFlags,
       page: { type: 'string', value: 'URL', default: 'http://127.0.0.1:4567', help: "the dev process's page (its --web-port)" },
-      json: { type: 'boolean', help: 'one JSON object: {jobs, queue, source}' },
+      json: { type: 'boolean', help: 'stdout: one JSON object, {jobs, queue, source}' },
     },
+    exit: '  status: 0 when no job has failed (queued, running and pending ones included); 3 when some have (each listed with its reason).',
   },
   webhooks: {
     name: 'webhooks',
     summary: "The deliveries the dev stack's built-in receiver accepted (signature verified), oldest first.",
     flags: {
       'data-dir': { type: 'string', value: 'DIR', default: DEFAULT_DATA_DIR, help: 'the data directory of `greenscreen dev`' },
-      json: { type: 'boolean', help: 'one JSON line per delivery, as received' },
+      json: { type: 'boolean', help: 'stdout: JSON lines, one per delivery, as received' },
     },
+    exit: '  webhooks: 0 when the deliveries were listed; 1 when there is no record of them.',
   },
   eval: {
     name: 'eval',
@@ -152,8 +236,12 @@ export const COMMANDS = {
       provider: modelFlags.provider,
       out: { type: 'string', value: 'DIR', default: '.greenscreen/eval', help: 'where the worst-12 contact sheets go (<set>-<split>-worst.jpg)' },
       quiet: { type: 'boolean', help: 'no progress line' },
-      json: { type: 'boolean', help: 'last line: {"sets": {"pfcn/val": {datasetIoU, meanIoU, boundaryF, mae, n, msPerImage}, ...}, "summary", "msPerImage", ...}' },
+      json: {
+        type: 'boolean',
+        help: 'stdout: one JSON line, {"sets": {"pfcn/val": {datasetIoU, meanIoU, boundaryF, mae, n, msPerImage}, ...}, "summary", "msPerImage", ...}; the table goes to stderr',
+      },
     },
+    exit: '  eval: 0 when every set was scored; 1 when a set cannot be read.',
   },
 } satisfies Record<string, CommandSpec>;
 
@@ -169,6 +257,8 @@ Commands:
   webhooks                        the deliveries the dev stack's receiver accepted
   eval <setDir>[:split] ...       model quality and speed, set by set, through the serving code
   reprocess --prefix <p>          re-run photos after a model upgrade
+
+${EXIT_STATUS_HELP}
 `;
 
 /** Runs a command; errors print as one clear line (set GREENSCREEN_DEBUG=1 for the stack and cause). */
@@ -178,8 +268,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       const name = err.command ? ` ${err.command.name}` : '';
-      process.stderr.write(`greenscreen${name}: ${err.message}\n\n${err.command ? commandHelp(err.command) : USAGE}`);
-      return 2;
+      if (!err.showUsage) process.stderr.write(`greenscreen${name}: ${err.message}\n`);
+      else process.stderr.write(`greenscreen${name}: ${err.message}\n\n${err.command ? commandHelp(err.command) : USAGE}`);
+      return EXIT.usage;
     }
     process.stderr.write(`greenscreen: ${describeError(err)}\n`);
     if (process.env.GREENSCREEN_DEBUG) console.error(err);
@@ -244,14 +335,17 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   const model = modelOptions(spec, v);
   const timeoutSeconds = positiveFlag(spec, v.timeout, 'timeout');
   const subs = await localSubscriptions(spec, v);
-  const flagProfiles = outputProfile(spec, v, INPUT_PREFIX);
+  const background = await runBackground(spec, stringFlag(v.background));
+  const flagProfiles = outputProfile(spec, v, INPUT_PREFIX, background.option);
+  if (!flagProfiles.length) refuseBucketProfiles(spec);
   const webPort = intFlag(spec, v['web-port'], 'web-port', { min: 0, max: 65535 });
-  const { runOnce } = await import('./run.ts');
-  const stop = watchForStop({ onForce: () => process.exit(130) });
+  await outDirFlag(spec, out, '--out');
+  const { runOnce, formatRunSummary } = await import('./run.ts');
+  const stop = watchForStop({ onForce: (reason) => process.exit(signalExit(reason)) });
   const abort = new AbortController();
-  void stop.stopped.then(() => {
-    process.stderr.write('\nstopping: the local stack is shut down; outputs so far are kept\n');
-    abort.abort();
+  void stop.stopped.then((reason) => {
+    process.stderr.write(`\nstopping (${reason}): the local stack is shut down; outputs so far are kept\n`);
+    abort.abort(reason);
   });
   try {
     for (const line of subs.banner) process.stderr.write(`${line}\n`);
@@ -262,22 +356,16 @@ async function runCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
       subscriptions: subs.subscriptions,
       ...(flagProfiles.length ? { profiles: flagProfiles } : {}),
+      ...(background.objects.length ? { objects: background.objects } : {}),
       contactSheet: !v['no-contact-sheet'],
       quiet: v.quiet === true,
       signal: abort.signal,
       ...(webPort !== undefined ? { webPort, onPage: (url: string) => process.stderr.write(`page: ${url} (this run's jobs and webhooks, until it ends)\n`) } : {}),
     });
     if (v.json) process.stdout.write(`${JSON.stringify(s)}\n`);
-    else {
-      process.stdout.write(
-        `${s.succeeded} succeeded, ${s.failed} failed, ${s.lost} lost of ${s.total} in ${s.seconds.toFixed(1)} s ` +
-          `(${s.imagesPerSecond.toFixed(2)} images/s); ${s.webhooksVerified} webhooks delivered and verified\n` +
-          s.failures.map((f) => `  failed: ${f.file}: ${f.code}: ${f.message}\n`).join('') +
-          `outputs: ${out}${s.contactSheet ? `\ncontact sheet: ${s.contactSheet}` : ''}\n`,
-      );
-    }
-    if (abort.signal.aborted) return 130;
-    return s.lost === 0 ? 0 : 1;
+    else process.stdout.write(formatRunSummary(s, out));
+    if (abort.signal.aborted) return signalExit(String(abort.signal.reason));
+    return photosExit(s);
   } finally {
     stop.dispose();
   }
@@ -294,7 +382,7 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   const warning = host ? exposureWarning(host, 'the S3+SQS endpoint and the webhook receiver') : undefined;
   if (warning) process.stderr.write(`${warning}\n`);
 
-  await mkdir(dataDir, { recursive: true });
+  await outDirFlag(spec, dataDir, '--data-dir');
   const { acquireLock } = await import('#reprocess/checkpoint');
   const unlock = await acquireLock(join(dataDir, 'dev'));
   try {
@@ -334,9 +422,9 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
         `Ctrl-C to stop.\n`,
     );
     const stop = watchForStop({
-      onForce: () => {
+      onForce: (reason) => {
         process.stderr.write('stopping now: jobs in flight go back to the queue at the next start\n');
-        process.exit(130);
+        process.exit(signalExit(reason));
       },
     });
     const reason = await stop.stopped;
@@ -384,9 +472,10 @@ async function statusCommand(spec: CommandSpec, { values: v, positionals }: Pars
   const page = urlFlag(spec, v.page, 'page');
   const fromDev = page !== undefined ? await devJobs(page, { required: true }) : v.endpoint === undefined ? await devJobs('http://127.0.0.1:4567', { required: false }) : undefined;
   const s = fromDev ?? (await stackStatus({ endpoint, bucket: stringFlag(v.bucket) ?? 'greenscreen-uploads' }));
+  const failedJobs = s.jobs.filter((j) => j.status === 'failed').length;
   if (v.json) {
     process.stdout.write(`${JSON.stringify(s)}\n`);
-    return 0;
+    return failedJobs ? EXIT.failed : EXIT.ok;
   }
   for (const j of s.jobs) process.stdout.write(`${j.status.padEnd(9)} ${j.key}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}\n`);
   const count = (st: string) => s.jobs.filter((j) => j.status === st).length;
@@ -396,7 +485,7 @@ async function statusCommand(spec: CommandSpec, { values: v, positionals }: Pars
       : `${s.jobs.length} upload(s): ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('pending')} pending ` +
           `(jobs queue: ${s.queue.queued} queued, ${s.queue.inProgress} in progress)\n`,
   );
-  return 0;
+  return failedJobs ? EXIT.failed : EXIT.ok;
 }
 
 async function webhooksCommand(spec: CommandSpec, { values: v, positionals }: Parsed): Promise<number> {
@@ -428,14 +517,18 @@ async function evalCommand(spec: CommandSpec, { values: v, positionals }: Parsed
   if (!positionals.length) throw new UsageError(spec, 'Expected at least one <setDir>[:split] but received none');
   const limit = intFlag(spec, v.limit, 'limit');
   const split = stringFlag(v.split);
+  const threads = intFlag(spec, v.threads, 'threads') ?? 2;
+  const provider = (choiceFlag(spec, v.provider, 'provider', PROVIDERS) ?? 'auto') as ExecutionProviderChoice;
+  const outDir = stringFlag(v.out) ?? '.greenscreen/eval';
+  await outDirFlag(spec, outDir, '--out');
   const { evalCli } = await import('./eval.ts');
   return evalCli({
     sets: positionals,
     ...(split ? { split } : {}),
     ...(limit !== undefined ? { limit } : {}),
-    threads: intFlag(spec, v.threads, 'threads') ?? 2,
-    provider: (choiceFlag(spec, v.provider, 'provider', PROVIDERS) ?? 'auto') as ExecutionProviderChoice,
-    outDir: stringFlag(v.out) ?? '.greenscreen/eval',
+    threads,
+    provider,
+    outDir,
     json: v.json === true,
     quiet: v.quiet === true,
   });

@@ -26,6 +26,7 @@ import { TokenBucket } from '#reprocess/rate-limiter';
 import { reprocessPrefix, type ReprocessSummary } from '#reprocess/reprocess';
 import type { StaleCheckMode } from '#reprocess/stale-check';
 import { cardPathFor } from '#segment/model-card';
+import { EXIT, EXIT_STATUS_HELP } from './exit-codes.ts';
 import { Progress } from './progress.ts';
 
 /** Environment variables read by `reprocess --aws` when the flags are not given. */
@@ -72,6 +73,14 @@ Options:
 Resuming: Ctrl-C finishes the batches in flight, writes the checkpoint and exits 130; after Ctrl-C,
 a crash or kill -9, running the same command again continues where it stopped. Each object is
 enqueued once: see docs/reprocess.md.
+
+--json: stdout is one JSON object (the summary, the job, or its status) and nothing else; the
+dry run's "would enqueue" lines and every message go to stderr.
+
+${EXIT_STATUS_HELP}
+  reprocess: 0 when the run completed (or the Batch Operations job was created / described); 3 when
+  some objects could not be enqueued (each with its reason; the run stops there: run it again to go on);
+  1 when the endpoint, queue or stack cannot be reached; 130/143 when Ctrl-C/SIGTERM stopped it.
 `;
 
 const options = {
@@ -103,16 +112,19 @@ const options = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
 
+/** A flag value that cannot work: one line and exit 2, before anything is listed or enqueued. */
+class FlagValueError extends Error {}
+
 function positiveNumber(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`Expected --${name} to be a number above 0 but received ${JSON.stringify(v)}`);
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new FlagValueError(`Expected --${name} to be a number above 0 but received ${JSON.stringify(v)}`);
   return n;
 }
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
   const n = positiveNumber(v, name);
-  if (n !== undefined && !Number.isInteger(n)) throw new ConfigError(`Expected --${name} to be a whole number but received ${JSON.stringify(v)}`);
+  if (n !== undefined && !Number.isInteger(n)) throw new FlagValueError(`Expected --${name} to be a whole number but received ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -162,7 +174,7 @@ async function runLocal(v: Values): Promise<number> {
   const bucket = v.bucket ?? process.env[ENV.bucket] ?? RESOURCE_DEFAULTS.bucketName;
   const staleCheck = (v['stale-check'] ?? 'index') as StaleCheckMode;
   if (!['index', 'head'].includes(staleCheck)) {
-    throw new ConfigError(`Expected --stale-check index or head but received ${JSON.stringify(v['stale-check'])}`);
+    throw new FlagValueError(`Expected --stale-check index or head but received ${JSON.stringify(v['stale-check'])}`);
   }
   const concurrency = positiveInt(v.concurrency, 'concurrency') ?? 8;
   const rate = positiveNumber(v.rate, 'rate');
@@ -210,7 +222,7 @@ async function runLocal(v: Values): Promise<number> {
             failed: p.failed,
           });
         },
-        onWouldEnqueue: (j) => process.stdout.write(`would enqueue s3://${bucket}/${j.key} (job ${j.jobId})\n`),
+        onWouldEnqueue: (j) => (v.json ? process.stderr : process.stdout).write(`would enqueue s3://${bucket}/${j.key} (job ${j.jobId})\n`),
       },
       {
         bucket,
@@ -231,7 +243,7 @@ async function runLocal(v: Values): Promise<number> {
     if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary, quiet ? process.stderr : process.stdout);
     if (summary.status === 'interrupted') return received === 'SIGTERM' ? 143 : 130;
-    return summary.status === 'completed' ? 0 : 1;
+    return summary.status === 'completed' ? EXIT.ok : EXIT.failed;
   } finally {
     await release?.();
     process.off('SIGINT', onSignal);
@@ -330,16 +342,20 @@ export async function reprocessCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (v.status && !v.aws) {
-    process.stderr.write('Expected --aws with --status <job id> (local runs report progress as they go)\n');
-    return 2;
+    process.stderr.write('greenscreen reprocess: Expected --aws with --status <job id> (local runs report progress as they go)\n');
+    return EXIT.usage;
   }
   if (v.prefix === undefined && !v.status) {
-    process.stderr.write(`Expected --prefix <p> (use --prefix "" for the whole bucket)\n\n${USAGE}`);
-    return 2;
+    process.stderr.write(`greenscreen reprocess: Expected --prefix <p> (use --prefix "" for the whole bucket)\n\n${USAGE}`);
+    return EXIT.usage;
   }
   try {
     return v.aws ? await runAws(v) : await runLocal(v);
   } catch (err) {
+    if (err instanceof FlagValueError) {
+      process.stderr.write(`greenscreen reprocess: ${err.message}; see \`greenscreen reprocess --help\`\n`);
+      return EXIT.usage;
+    }
     const e = err instanceof PipelineError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     process.stderr.write(`greenscreen reprocess: ${e}\n`);
     return 1;

@@ -7,16 +7,22 @@ import { ObjectResultStore } from '#core/adapters/object-result-store';
 import type { ObjectStore } from '#core/ports';
 import { startLocalStack, type LocalStackOptions } from '#local/stack';
 import { SourceReads, startStackWebServer } from '#local/web-server';
-import { contactSheet } from './contact-sheet.ts';
-import { keyFor, listImages, outputNames } from './files.ts';
+import { writeContactSheets, type SheetCell } from './contact-sheet.ts';
+import { ensureOutDir, keyFor, listImages, outputNames } from './files.ts';
 import { Progress } from './progress.ts';
 
 export interface RunOptions extends Pick<LocalStackOptions, 'batchSize' | 'threads' | 'provider' | 'modelCard' | 'subscriptions' | 'profiles'> {
   inputDir: string;
   outDir: string;
   timeoutSeconds?: number;
+  /** Contact sheets of every photo that succeeded (contact-sheet.ts); default true. */
   contactSheet?: boolean;
   quiet?: boolean;
+  /**
+   * Objects put in the bucket before the photos, e.g. a local --background file as
+   * `backgrounds/<name>` (a run's stack starts with an empty bucket).
+   */
+  objects?: { key: string; body: Buffer }[];
   /** Upload concurrency. */
   concurrency?: number;
   /** Stop early (Ctrl-C, SIGTERM): the jobs not ended by then count as lost. */
@@ -35,8 +41,13 @@ export interface RunSummary {
   seconds: number;
   imagesPerSecond: number;
   webhooksVerified: number;
-  contactSheet?: string;
+  /** The contact sheets written (none with --no-contact-sheet, or when the run was stopped). */
+  contactSheets: string[];
   failures: { file: string; code: string; message: string }[];
+  /** The photos whose jobs never ended (lost, or unfinished at the timeout or the stop). */
+  lostFiles: string[];
+  /** Set when a signal (or the launcher's end) stopped the run early. */
+  stoppedBy?: string;
   workerPeakRssMB: number;
 }
 
@@ -48,7 +59,7 @@ interface WebhookData {
 export async function runOnce(options: RunOptions): Promise<RunSummary> {
   const files = await listImages(options.inputDir);
   if (!files.length) throw new ConfigError(`Expected image files (jpg, png, webp, avif, tiff, gif…) in ${options.inputDir} but found none`);
-  await mkdir(options.outDir, { recursive: true });
+  await ensureOutDir(options.outDir);
   const webhooksJsonl = join(options.outDir, 'webhooks.jsonl');
   await rm(webhooksJsonl, { force: true });
   // S3 notifications arrive within milliseconds in AWS: list often, so the first photos do not wait
@@ -67,6 +78,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
   const progress = new Progress('processing', files.length, process.stderr, options.quiet);
   const started = performance.now();
   try {
+    for (const o of options.objects ?? []) await stack.store.put(stack.resources.bucket, o.key, o.body, { contentType: 'application/octet-stream' });
     // Upload everything (bounded concurrency), like a customer dropping a folder into the bucket.
     const queue = [...byKey.entries()];
     await Promise.all(
@@ -95,7 +107,7 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
     // Collect outputs: outDir/<stem>/{mask.png,cutout.png,result.json}
     const failures: RunSummary['failures'] = [];
     const results = new ObjectResultStore(stack.store, stack.resources.bucket);
-    const sheetRows: { label: string; cells: Buffer[] }[] = [];
+    const sheetCells: SheetCell[] = [];
     let succeeded = 0;
     for (const [key, file] of byKey) {
       if (!ended.has(key)) continue;
@@ -110,22 +122,15 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
         const { mask: maskKey, cutout: cutoutKey } = result.outputs;
         const get = (k: string | undefined) => (k ? stack.store.get(stack.resources.bucket, k).then((o) => o.body) : undefined);
         const [mask, cutout] = await Promise.all([get(maskKey), get(cutoutKey)]);
-        await Promise.all([
-          mask ? writeFile(join(dir, 'mask.png'), mask) : undefined,
-          cutout ? writeFile(join(dir, `cutout${cutoutKey!.slice(cutoutKey!.lastIndexOf('.'))}`), cutout) : undefined,
-        ]);
-        if (options.contactSheet !== false && sheetRows.length < 100) {
-          sheetRows.push({ label: names.get(file)!, cells: [await readFile(file), ...[mask, cutout].filter((b): b is Buffer => b !== undefined)] });
-        }
+        const cutoutFile = cutoutKey ? join(dir, `cutout${cutoutKey.slice(cutoutKey.lastIndexOf('.'))}`) : undefined;
+        await Promise.all([mask ? writeFile(join(dir, 'mask.png'), mask) : undefined, cutout ? writeFile(cutoutFile!, cutout) : undefined]);
+        sheetCells.push({ label: names.get(file)!, images: [file, ...(mask ? [join(dir, 'mask.png')] : []), ...(cutout ? [cutoutFile!] : [])] });
       } else {
         failures.push({ file, code: result.error?.code ?? 'UNKNOWN', message: result.error?.message ?? '' });
       }
     }
-    let sheet: string | undefined;
-    if (sheetRows.length) {
-      sheet = join(options.outDir, 'contact-sheet.jpg');
-      await writeFile(sheet, await contactSheet(sheetRows));
-    }
+    // A stopped run keeps the outputs it has but draws no sheets: it must end within seconds.
+    const sheets = options.contactSheet !== false && !options.signal?.aborted ? await writeContactSheets(options.outDir, 'contact-sheet', sheetCells) : [];
     return {
       total: files.length,
       succeeded,
@@ -134,13 +139,52 @@ export async function runOnce(options: RunOptions): Promise<RunSummary> {
       seconds,
       imagesPerSecond: ended.size / seconds,
       webhooksVerified: stack.receiver.deliveries.length,
+      contactSheets: sheets,
       failures,
+      lostFiles: [...byKey].filter(([key]) => !ended.has(key)).map(([, file]) => file),
       workerPeakRssMB: Math.round(peakRss / 2 ** 20),
-      ...(sheet ? { contactSheet: sheet } : {}),
+      ...(options.signal?.aborted ? { stoppedBy: String(options.signal.reason ?? 'signal') } : {}),
     };
   } finally {
     clearInterval(rssTimer);
     await web?.close();
     await stack.stop();
   }
+}
+
+/** Failures named in the human summary; every one is in its result.json and in --json. */
+export const SUMMARY_FAILURES = 5;
+
+/**
+ * The summary a person reads: the counts, how many photos failed and why (counts by code, the
+ * first reasons), which never ended, and where the outputs are. The exit status says the same
+ * for scripts (exit-codes.ts).
+ */
+export function formatRunSummary(s: RunSummary, outDir: string): string {
+  const lines = [
+    `${s.succeeded} succeeded, ${s.failed} failed, ${s.lost} lost of ${s.total} in ${s.seconds.toFixed(1)} s ` +
+      `(${s.imagesPerSecond.toFixed(2)} images/s); ${s.webhooksVerified} webhooks delivered and verified`,
+  ];
+  if (s.stoppedBy) lines.push(`stopped by ${s.stoppedBy}: the jobs not ended by then count as lost`);
+  if (s.failures.length) {
+    const byCode = new Map<string, number>();
+    for (const f of s.failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+    const codes = [...byCode].map(([code, n]) => `${code} ×${n}`).join(', ');
+    lines.push(`${s.failures.length} photo${s.failures.length === 1 ? '' : 's'} failed, each with a recorded reason (${codes}):`);
+    for (const f of s.failures.slice(0, SUMMARY_FAILURES)) lines.push(`  failed: ${f.file}: ${f.code}: ${f.message}`);
+    if (s.failures.length > SUMMARY_FAILURES) {
+      lines.push(`  … and ${s.failures.length - SUMMARY_FAILURES} more (each in ${join(outDir, '<stem>', 'result.json')}; all with --json)`);
+    }
+  }
+  if (s.lostFiles.length) {
+    const shown = s.lostFiles.slice(0, SUMMARY_FAILURES).join(', ');
+    lines.push(
+      `${s.lostFiles.length} photo${s.lostFiles.length === 1 ? '' : 's'} never ended (lost, or unfinished at --timeout): ${shown}` +
+        (s.lostFiles.length > SUMMARY_FAILURES ? `, … and ${s.lostFiles.length - SUMMARY_FAILURES} more` : ''),
+    );
+  }
+  lines.push(`outputs: ${outDir}`);
+  if (s.contactSheets.length === 1) lines.push(`contact sheet: ${s.contactSheets[0]}`);
+  else if (s.contactSheets.length > 1) lines.push(`contact sheets: ${s.contactSheets.length}, ${s.contactSheets[0]} … ${s.contactSheets.at(-1)}`);
+  return `${lines.join('\n')}\n`;
 }

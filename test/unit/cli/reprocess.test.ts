@@ -30,13 +30,20 @@ describe('greenscreen reprocess (arguments)', () => {
   });
 
   it.each([
-    [['--concurrency', '0'], 'CONFIG_ERROR: Expected --concurrency to be a number above 0 but received "0"'],
-    [['--concurrency', '2.5'], 'CONFIG_ERROR: Expected --concurrency to be a whole number but received "2.5"'],
-    [['--rate', 'fast'], 'CONFIG_ERROR: Expected --rate to be a number above 0 but received "fast"'],
-    [['--stale-check', 'guess'], 'CONFIG_ERROR: Expected --stale-check index or head but received "guess"'],
-  ])('refuses %j before touching any endpoint (exit 1)', async (args, message) => {
+    [['--concurrency', '0'], 'Expected --concurrency to be a number above 0 but received "0"'],
+    [['--concurrency', '2.5'], 'Expected --concurrency to be a whole number but received "2.5"'],
+    [['--rate', 'fast'], 'Expected --rate to be a number above 0 but received "fast"'],
+    [['--rate', ''], 'Expected --rate to be a number above 0 but received ""'],
+    [['--stale-check', 'guess'], 'Expected --stale-check index or head but received "guess"'],
+  ])('refuses %j before touching any endpoint: a usage error (exit 2), one line', async (args, message) => {
     const io = capture();
-    expect(await reprocessCommand(['--prefix', 'incoming/', '--endpoint', 'http://127.0.0.1:9', ...args])).toBe(1);
-    expect(io.err()).toContain(message);
+    expect(await reprocessCommand(['--prefix', 'incoming/', '--endpoint', 'http://127.0.0.1:9', ...args])).toBe(2);
+    expect(io.err()).toBe(`greenscreen reprocess: ${message}; see \`greenscreen reprocess --help\`\n`);
+  });
+
+  it('--help ends with the exit status table', async () => {
+    const io = capture();
+    expect(await reprocessCommand(['--help'])).toBe(0);
+    expect(io.out()).toMatch(/Exit status[\s\S]*\n {2}3 +every job ended but some photos failed[\s\S]*reprocess: 0 when the run completed/);
   });
 });
