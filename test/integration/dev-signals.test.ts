@@ -1,15 +1,17 @@
 /**
- * `npx greenscreen dev` is npm -> sh -> node (-> node, where the system Node is older than the
- * pinned one). kill -TERM of the process the user started used to kill npm and sh and orphan node,
- * which kept the port (issue 11). Now every process of the chain ends and the port is free.
+ * `npx greenscreen dev` is npm -> node (bash runs the lone command in place of itself: .npmrc
+ * script-shell), or npm -> sh -> node with npm's default shell. kill -TERM of the process the user
+ * started used to kill npm and sh and orphan node, which kept the port (issue 11); kill -INT of it
+ * reached only sh, which held it: nothing stopped (issue 18). Now a signal to the outermost
+ * process stops `dev` and `run` and frees their ports within 5 s.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, listening, REPO } from '#test/dev-process';
+import { distinctPhotos, freePort, listening, REPO } from '#test/dev-process';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -75,7 +77,7 @@ describe.skipIf(process.platform !== 'linux')('stopping the npx chain', () => {
     try {
       expect(await until(() => out.includes('Ctrl-C to stop.'), 90_000), out).toBe(true);
       const chain = descendants(npm.pid!);
-      expect(chain.length, 'npm starts sh and node').toBeGreaterThanOrEqual(2);
+      expect(chain.length, 'npm starts node (and tsx its esbuild)').toBeGreaterThanOrEqual(1);
 
       process.kill(target === 'npm' ? npm.pid! : -npm.pid!, signal);
 
@@ -86,4 +88,65 @@ describe.skipIf(process.platform !== 'linux')('stopping the npx chain', () => {
       for (const p of [npm.pid!, ...descendants(npm.pid!)]) if (alive(p)) process.kill(p, 'SIGKILL');
     }
   }, 180_000);
+});
+
+describe.skipIf(process.platform !== 'linux')('a signal to the outermost npx process (issue 18)', () => {
+  let photos: string;
+
+  it.each([
+    ['dev', 'SIGINT'],
+    ['dev', 'SIGTERM'],
+    ['run', 'SIGINT'],
+    ['run', 'SIGTERM'],
+  ] as const)('%s: kill -%s <npx pid> stops it and frees its ports within 5 s', async (command, signal) => {
+    const work = await mkdtemp(join(tmpdir(), 'gs-npx-sig-'));
+    dirs.push(work);
+    if (command === 'run' && !photos) {
+      photos = join(work, 'in');
+      await mkdir(photos);
+      for (const [i, p] of (await distinctPhotos(12)).entries()) await writeFile(join(photos, `p${i}.jpg`), p);
+    }
+    const port = await freePort();
+    const webPort = await freePort();
+    const args =
+      command === 'dev'
+        ? ['greenscreen', 'dev', '--data-dir', join(work, 'data'), '--port', String(port), '--web-port', String(webPort), '--threads', '1']
+        : ['greenscreen', 'run', photos, '--out', join(work, 'out'), '--web-port', String(webPort), '--threads', '1', '--batch', '1', '--quiet'];
+    // Not detached: the signal goes to npx alone, not to a process group as a terminal's Ctrl-C would.
+    const npx = spawn('npx', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npx.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    npx.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | string>((r) => npx.once('exit', (code, sig) => r(code ?? String(sig))));
+    try {
+      expect(await until(() => listening(webPort), 120_000), `the page never listened:\n${out}`).toBe(true);
+      const chain = descendants(npx.pid!);
+
+      const sent = performance.now();
+      process.kill(npx.pid!, signal);
+
+      const free = await until(async () => !(await listening(webPort)) && (command === 'run' || !(await listening(port))), 5_000);
+      const gone = await until(() => [npx.pid!, ...chain].every((p) => !alive(p)), Math.max(0, 5_000 - (performance.now() - sent)));
+      const ms = Math.round(performance.now() - sent);
+      expect({ free, gone, ms, left: [npx.pid!, ...chain].filter(alive) }, out.slice(-3000)).toEqual({ free: true, gone: true, ms, left: [] });
+      expect(ms).toBeLessThanOrEqual(5_500);
+      // dev: a signal is its way to end (exit 0); run: stopped early, 128 + the signal's number.
+      expect(await exited).toBe(command === 'dev' ? 0 : signal === 'SIGINT' ? 130 : 143);
+      expect(out).not.toMatch(/npm warn/);
+    } finally {
+      for (const p of [npx.pid!, ...descendants(npx.pid!)]) if (alive(p)) process.kill(p, 'SIGKILL');
+    }
+  }, 180_000);
+
+  it('npx prints no npm warning before greenscreen speaks (no unknown project config)', async () => {
+    const npx = spawn('npx', ['greenscreen', '--help'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let stdout = '';
+    npx.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    npx.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((r) => npx.once('exit', r));
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    expect(stdout).toMatch(/^greenscreen — remove the background/);
+  }, 60_000);
 });
