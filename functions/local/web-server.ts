@@ -8,11 +8,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
+import { FORMAT_FILES } from '#core/output-options';
 import type { ListedObject, ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
 import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow, JobStatus } from '#web/api';
 import { buildWebBundle, WEB_HEADERS, type WebBundle } from '#web/build';
+import { encodeAs } from '#segment/codecs';
 import type { LocalStack } from './stack.ts';
 import type { WebhookReceiver } from './webhook-receiver.ts';
 
@@ -47,6 +50,12 @@ export class SourceReads {
     this.started.delete(key);
   }
 }
+
+/** The files a job writes (every FORMAT_FILES extension of #core/output-options: png, webp, avif, jpg), served from results/. */
+const OUTPUT_IMAGE = /\.(png|webp|avif|jpe?g)$/;
+
+/** An RGBA PNG is at most about 4 bytes a pixel (plus headers): the most /api/encode reads. */
+const ENCODE_BYTES_PER_PIXEL = 4.1;
 
 /** The local stack behind the API; without one the server serves the static page alone. */
 export interface PipelineOptions {
@@ -261,10 +270,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     send(req, res, status, JSON.stringify(body), 'application/json');
 
   /** The body, or a 413 once it passes `max` (the rest is drained, not kept, so the answer arrives). */
-  const readBody = (req: http.IncomingMessage, max: number) =>
+  const readBody = (req: http.IncomingMessage, max: number, what = 'a photo') =>
     new Promise<Buffer>((resolve, reject) => {
       const tooLarge = (size: string) =>
-        Object.assign(new Error(`Expected a photo of at most ${max} bytes but received ${size}`), { status: 413 });
+        Object.assign(new Error(`Expected ${what} of at most ${max} bytes but received ${size}`), { status: 413 });
       const declared = Number(req.headers['content-length']);
       if (declared > max) {
         req.resume();
@@ -298,13 +307,24 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       await pipeline.store.put(pipeline.bucket, key, body, { contentType: 'application/octet-stream' });
       return sendJson(req, res, 201, { key });
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD or POST /api/upload but received ${req.method} ${path}` });
+    if (req.method === 'POST' && path === '/api/encode' && pipeline) {
+      // The page's AVIF download: browsers write PNG, WebP and JPEG from a canvas but not AVIF, so
+      // the page sends its cut-out as PNG and gets it back through the pipeline's own encoder.
+      const format = url.searchParams.get('format');
+      if (format !== 'avif') return sendJson(req, res, 400, { error: `Expected format=avif (the page writes PNG, WebP and JPEG itself) but received ${JSON.stringify(format)}` });
+      const body = await readBody(req, Math.ceil(ENCODE_BYTES_PER_PIXEL * pipeline.maxInputPixels), 'an image to encode');
+      const encoded = await encodeAs(sharp(body, { limitInputPixels: pipeline.maxInputPixels }), { format }).catch((err: Error) => {
+        throw Object.assign(new Error(`Expected a PNG image of at most ${pipeline.maxInputPixels} pixels to encode as AVIF but sharp refused it: ${err.message}`, { cause: err }), { status: 400 });
+      });
+      return send(req, res, 200, encoded, FORMAT_FILES.avif.contentType);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD, POST /api/upload or POST /api/encode but received ${req.method} ${path}` });
     if (path === '/api/info') return sendJson(req, res, 200, info);
     if (path === '/api/jobs') return sendJson(req, res, 200, await lister!.list());
     if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(pipeline!.receiver));
     if (path === '/api/object' && pipeline) {
       const key = url.searchParams.get('key') ?? '';
-      if (!key.startsWith(RESULTS_PREFIX) || !/\.(png|webp|jpe?g)$/.test(key)) {
+      if (!key.startsWith(RESULTS_PREFIX) || !OUTPUT_IMAGE.test(key)) {
         return sendJson(req, res, 400, { error: `Expected the key of an output image under ${RESULTS_PREFIX} but received ${JSON.stringify(key)}` });
       }
       const obj = await pipeline.store.get(pipeline.bucket, key).catch(() => undefined);

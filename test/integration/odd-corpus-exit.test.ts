@@ -1,5 +1,6 @@
 /**
- * `greenscreen run` on odd but valid files (plus corrupt ones) ends every job and exits 0, run after
+ * `greenscreen run` on odd but valid files (plus corrupt ones) ends every job and exits 3 (every
+ * job ended; the corrupt photos failed with recorded reasons: issue 18's exit table), run after
  * run (issue 11: it printed its summary and then died with SIGSEGV; the contact sheet scaled a
  * 10000x1 photo to a canvas millions of pixels wide). The CLI runs as a separate process, as a
  * user runs it, so a crash at exit shows as its exit status.
@@ -8,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO } from '#test/dev-process';
 import { writeOddCorpus } from '#test/odd-corpus';
@@ -38,7 +40,7 @@ function run(out: string, extra: string[] = []): Promise<{ code: number | null; 
 }
 
 describe('greenscreen run on the odd-files corpus', () => {
-  it(`ends every job and exits 0 in ${RUNS} runs out of ${RUNS}`, async () => {
+  it(`ends every job and exits 3 (some photos failed, none lost) in ${RUNS} runs out of ${RUNS}`, async () => {
     // The first run also delivers to the user's own receiver (--webhook, loopback allowed locally).
     const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
     const receiver = await startWebhookReceiver({ secret });
@@ -51,14 +53,17 @@ describe('greenscreen run on the odd-files corpus', () => {
         expect(keys.size, 'one verified delivery per photo at --webhook').toBe(names.length);
         expect(receiver.rejected).toBe(0);
       }
-      expect({ run: i, code: r.code, signal: r.signal }, r.stderr.slice(-2000)).toEqual({ run: i, code: 0, signal: null });
-      const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { total: number; lost: number; succeeded: number; failures: { file: string; code: string }[] };
+      expect({ run: i, code: r.code, signal: r.signal }, r.stderr.slice(-2000)).toEqual({ run: i, code: 3, signal: null });
+      const summary = JSON.parse(r.stdout) as { total: number; lost: number; succeeded: number; failures: { file: string; code: string }[] };
       expect(summary.total).toBe(names.length);
       expect(summary.lost).toBe(0);
       const failed = Object.fromEntries(summary.failures.map((f) => [f.file.split('/').pop(), f.code]));
       expect(failed).toEqual({ 'empty.webp': 'EMPTY_OBJECT', 'not-an-image.png': 'INVALID_IMAGE', 'truncated.jpg': 'INVALID_IMAGE' });
       expect(summary.succeeded).toBe(names.length - 3);
-      await access(join(out, 'contact-sheet.jpg'));
+      const sheets = (summary as unknown as { contactSheets: string[] }).contactSheets;
+      expect(sheets).toEqual([join(out, 'contact-sheet.jpg')]);
+      const sheet = await sharp(sheets[0]!).metadata();
+      expect(Math.max(sheet.width!, sheet.height!)).toBeLessThanOrEqual(4000);
       await access(join(out, 'wide-10000x1', 'mask.png'));
     }
   }, 600_000);

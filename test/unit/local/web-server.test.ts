@@ -1,7 +1,9 @@
 import http from 'node:http';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryList, safeUploadName, SourceReads, startWebServer, type PipelineOptions, type WebServer } from '#local/web-server';
 import type { WebBundle } from '#web/build';
+import { FORMAT_FILES } from '#core/output-options';
 import { InMemoryObjectStore } from '#test/fakes';
 
 const BUCKET = 'b';
@@ -103,6 +105,34 @@ describe('web server', () => {
     const source = await request(`${server.url}api/object?key=${encodeURIComponent('incoming/a.jpg')}`);
     expect(source.status).toBe(400);
     expect(JSON.parse(source.body).error).toBe('Expected the key of an output image under results/ but received "incoming/a.jpg"');
+  });
+
+  it.each(Object.entries(FORMAT_FILES))('serves a %s output (every format a job writes)', async (_format, { ext, contentType }) => {
+    const store = new InMemoryObjectStore();
+    const key = `results/incoming/a.jpg/j/cutout.${ext}`;
+    await store.put(BUCKET, key, Buffer.from('image bytes'), { contentType });
+    server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 100 } });
+    const ok = await request(`${server.url}api/object?key=${encodeURIComponent(key)}`);
+    expect([ok.status, ok.body, ok.headers['content-type']]).toEqual([200, 'image bytes', contentType]);
+  });
+
+  it("encodes the page's cut-out as AVIF with the pipeline's encoder (browsers cannot write AVIF)", async () => {
+    const store = new InMemoryObjectStore();
+    server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 10_000 } });
+    const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 200, g: 20, b: 20, alpha: 0.5 } } }).png().toBuffer();
+    const res = await fetch(`${server.url}api/encode?format=avif`, { method: 'POST', body: png });
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/avif']);
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect(meta).toMatchObject({ format: 'heif', compression: 'av1', width: 40, height: 30, hasAlpha: true });
+
+    const gif = await request(`${server.url}api/encode?format=gif`, { method: 'POST', body: png });
+    expect([gif.status, JSON.parse(gif.body).error]).toEqual([400, 'Expected format=avif (the page writes PNG, WebP and JPEG itself) but received "gif"']);
+    const junk = await request(`${server.url}api/encode?format=avif`, { method: 'POST', body: Buffer.from('not a png') });
+    expect(junk.status).toBe(400);
+    expect(JSON.parse(junk.body).error).toMatch(/^Expected a PNG image of at most 10000 pixels to encode as AVIF but sharp refused it: /);
+    const big = await sharp({ create: { width: 200, height: 100, channels: 4, background: '#000' } }).png().toBuffer();
+    const tooBig = await request(`${server.url}api/encode?format=avif`, { method: 'POST', body: big });
+    expect(tooBig.status).toBe(400);
   });
 
   it('answers only requests that name a loopback host (no DNS rebinding)', async () => {
