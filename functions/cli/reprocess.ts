@@ -27,6 +27,7 @@ import { reprocessPrefix, type ReprocessSummary } from '#reprocess/reprocess';
 import type { StaleCheckMode } from '#reprocess/stale-check';
 import { cardPathFor } from '#segment/model-card';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.ts';
+import { ensureOutDir, OutDirError } from './files.ts';
 import { Progress } from './progress.ts';
 
 /** Environment variables read by `reprocess --aws` when the flags are not given. */
@@ -184,6 +185,14 @@ async function runLocal(v: Values): Promise<number> {
   const dryRun = v['dry-run'] ?? false;
   const quiet = v.quiet ?? false;
 
+  const checkpointDir = v['checkpoint-dir'] ?? DEFAULT_CHECKPOINT_DIR;
+  if (!dryRun) {
+    // A folder that cannot be made (e.g. under /proc, where a recursive mkdir never returns): refused now.
+    await ensureOutDir(checkpointDir, '--checkpoint-dir').catch((err: unknown) => {
+      throw err instanceof OutDirError ? new FlagValueError(err.message) : err;
+    });
+  }
+
   const conn = { region, endpoint };
   const s3 = createS3Client(conn);
   const sqs = createSqsClient(conn);
@@ -203,7 +212,7 @@ async function runLocal(v: Values): Promise<number> {
   try {
     const queueUrl = await resolveQueueUrl(sqs, v['queue-url']);
     const identity: RunIdentity = { endpoint, bucket, prefix, modelVersion, force, queueUrl };
-    const fileStore = new FileCheckpointStore(v['checkpoint-dir'] ?? DEFAULT_CHECKPOINT_DIR, identity);
+    const fileStore = new FileCheckpointStore(checkpointDir, identity);
     if (!dryRun) release = await acquireLock(fileStore.location);
     const progress = new Progress(dryRun ? 'checking' : 'reprocessing', undefined, process.stderr, quiet || (v.json ?? false));
     const summary = await reprocessPrefix(

@@ -41,6 +41,12 @@ describe('greenscreen reprocess (arguments)', () => {
     expect(io.err()).toBe(`greenscreen reprocess: ${message}; see \`greenscreen reprocess --help\`\n`);
   });
 
+  it.skipIf(process.platform !== 'linux')('refuses a --checkpoint-dir that cannot be created, at once (exit 2)', async () => {
+    const io = capture();
+    expect(await reprocessCommand(['--prefix', 'incoming/', '--endpoint', 'http://127.0.0.1:9', '--checkpoint-dir', '/proc/nope'])).toBe(2);
+    expect(io.err()).toMatch(/^greenscreen reprocess: Expected --checkpoint-dir \/proc\/nope to be a folder that can be created but creating \/proc\/nope failed \(\w+\)/);
+  });
+
   it('--help ends with the exit status table', async () => {
     const io = capture();
     expect(await reprocessCommand(['--help'])).toBe(0);
