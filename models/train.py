@@ -34,8 +34,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, normalise_uint8, pad_to_multiple  # noqa: E402
+from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple  # noqa: E402
 from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec  # noqa: E402
+from runtime import ensure_allocator_env  # noqa: E402
 from tiramisu import Tiramisu, count_parameters, preset  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,10 @@ def parse_args(argv=None):
     p.add_argument("--stop-after-min", type=float, default=0, help="stop (resumably) after this wall time")
     p.add_argument("--profile", type=int, default=0, help="time N steps (data/forward/backward/optimiser), then exit")
     p.add_argument("--sheet-only", action="store_true", help="write the augmenter sample sheet and exit")
+    p.add_argument("--validate-only", type=Path, metavar="CHECKPOINT",
+                   help="score a checkpoint's weights on the config's validation sets (as a row would), then exit")
+    p.add_argument("--system-allocator", action="store_true",
+                   help="leave glibc's malloc as it is (slower: see models/runtime.py)")
     return p.parse_args(argv)
 
 
@@ -62,8 +67,8 @@ def load_config(path: Path) -> dict:
         if key not in cfg:
             raise ValueError(f"Expected key {key!r} in run config {path} but it is missing")
     for k in cfg["mixture"]:
-        if k not in REGISTRY and k not in ("composite", "empty"):
-            raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + ['composite', 'empty']} "
+        if k not in REGISTRY and k not in SYNTHETIC_SOURCES:
+            raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + list(SYNTHETIC_SOURCES)} "
                              f"but received {k!r} in {path}")
     return cfg
 
@@ -242,12 +247,15 @@ def build_data(cfg: dict, data: Path, cache: Path):
 def make_augmenter(cfg: dict, phase: dict, sets, cutouts, backgrounds, seed: int) -> Augmenter:
     people = [n for n in cfg.get("peopleSources", []) if spec(n).people_source]
     return Augmenter(sets, phase.get("mixture", cfg["mixture"]), phase["crop"], seed, cutouts, backgrounds,
-                     people, upper_body_p=cfg.get("upperBodyP", 0.25), person_centred_p=cfg.get("personCentredP", 0.5))
+                     people, upper_body_p=cfg.get("upperBodyP", 0.25), person_centred_p=cfg.get("personCentredP", 0.5),
+                     context_sources=cfg.get("contextSources"))
 
 
 # -- main ----------------------------------------------------------------------------------------
 def main(argv=None):
     args = parse_args(argv)
+    if argv is None:
+        ensure_allocator_env(not args.system_allocator)
     torch.set_num_threads(args.threads)
     state = torch.load(args.resume, map_location=args.device) if args.resume else None
     if args.config:
@@ -286,6 +294,15 @@ def main(argv=None):
     print(f"model {cfg['preset']}: {count_parameters(model):,} parameters, multiple {mcfg.size_multiple}; "
           f"{total_steps(cfg)} steps in {len(cfg['phases'])} phases", flush=True)
 
+    if args.validate_only:
+        model.load_state_dict(torch.load(args.validate_only, map_location=args.device)["model"])
+        scores, _ = validate(model, val, mcfg.size_multiple, args.device, False)
+        per_set = {k: round(v["datasetIoU"], 4) for k, v in scores.items()}
+        print(json.dumps({"checkpoint": str(args.validate_only), "datasetIoU": per_set,
+                          "emptyFalsePositive": {k: round(v["emptyFalsePositive"], 4) for k, v in scores.items()
+                                                 if v["emptyFrames"]},
+                          "geomean": round(geomean(per_set.values()), 4)}), flush=True)
+        return
     phase_idx, phase, _ = phase_at(cfg, step)
     if phase is None:
         print(f"nothing to do: step {step} is past the config's {total_steps(cfg)} steps (append a phase)")
@@ -340,7 +357,7 @@ def main(argv=None):
                 print(f"step {step} loss {np.mean(losses[-25:]):.4f} {seen / (time.time() - t_win):.2f} crops/s", flush=True)
             continue
         rate = seen / (time.time() - t_win)
-        scores, preds = validate(model, val, mcfg.size_multiple, args.device, bf16)
+        scores, preds = validate(model, val, mcfg.size_multiple, args.device, False)  # fp32, as served
         per_set = [scores[k]["datasetIoU"] for k in val_keys]
         score = geomean(per_set)
         camvid = next((scores[k] for k in val_keys if k.startswith("camvid")), None)
@@ -368,14 +385,15 @@ def main(argv=None):
             break
 
 
-def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, steps: int) -> dict:
+def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, steps: int,
+               memory_format=torch.channels_last) -> dict:
     """Seconds per training step, split into data / forward / backward / optimiser (the first step
     of each call warms caches and oneDNN primitives and is left out)."""
     parts = {"data": [], "forward": [], "backward": [], "optimiser": []}
     for i in range(steps + 1):
         t0 = time.perf_counter()
         x, y, w = aug.batch(batch)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=memory_format)
         t1 = time.perf_counter()
         with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
