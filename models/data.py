@@ -10,6 +10,9 @@ Sources (the keys of a config's `mixture`):
                onto a person-free backdrop, from a few percent of the frame's height to
                head-and-shoulders crops that leave the frame, anywhere in it, colour/blur matched
   empty        a person-free crop (backgrounds/, empty camvid frames, person-free strips of ccp)
+  context      hard negatives in real context: a labelled photo (of `contextSources`) at its own
+               scale, cropped where it holds the fewest person pixels (pavement, walls, foliage
+               beside people), labels kept as they are
 """
 from __future__ import annotations
 
@@ -25,6 +28,9 @@ from datasets import Sample
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+
+# mixture keys that are not a dataset of the registry
+SYNTHETIC_SOURCES = ("composite", "empty", "context")
 
 # sets whose people are centred full-body: crops may zoom on the upper body (portrait framing)
 FULL_BODY = {"ccp", "vton", "davis", "pennfudan"}
@@ -80,11 +86,16 @@ class Augmenter:
 
     def __init__(self, sets: Dict[str, List[Sample]], mixture: Dict[str, float], crop: int, seed: int,
                  cutouts: List[Sample], backgrounds: List[torch.Tensor], people_sources: List[str],
-                 upper_body_p: float = 0.25, person_centred_p: float = 0.5):
-        unknown = set(mixture) - set(sets) - {"composite", "empty"}
+                 upper_body_p: float = 0.25, person_centred_p: float = 0.5,
+                 context_sources: Optional[List[str]] = None):
+        unknown = set(mixture) - set(sets) - set(SYNTHETIC_SOURCES)
         if unknown:
-            raise ValueError(f"Expected mixture keys among {sorted(set(sets) | {'composite', 'empty'})} "
+            raise ValueError(f"Expected mixture keys among {sorted(set(sets) | set(SYNTHETIC_SOURCES))} "
                              f"but received {sorted(unknown)}")
+        self.context_sources = [n for n in (context_sources or ["pennfudan", "camvid", "ccp", "pfcn"]) if n in sets]
+        if mixture.get("context", 0) > 0 and not self.context_sources:
+            raise ValueError("Expected at least one loaded set among contextSources for the 'context' source "
+                             f"but the run loads only {sorted(sets)}")
         self.sets, self.crop = sets, crop
         self.sources = [k for k, w in mixture.items() if w > 0]
         self.weights = [mixture[k] for k in self.sources]
@@ -234,6 +245,29 @@ class Augmenter:
         x = x[:, y0:y0 + c, x0:x0 + c]
         return x[:3], x[3:4], x[4:5] > 127
 
+    def _context(self, tries: int = 6) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A crop of a labelled photo where people are fewest: the scene around them, as a negative."""
+        r, c = self.rng, self.crop
+        s = r.choice(self.sets[r.choice(self.context_sources)])
+        _, h, w = s.image.shape
+        ign = s.ignore if s.ignore is not None else torch.zeros(1, h, w, dtype=torch.bool)
+        x = torch.cat([s.image.float(), s.mask.float(), ign.float() * 255], 0)
+        scale = max(c / h, c / w) * self._logu(1.0, 2.0)
+        nh, nw = max(c, round(h * scale)), max(c, round(w * scale))
+        x = self._resize(x, nh, nw)
+        person = (x[3] > 127).float()
+        best = None
+        for _ in range(tries):
+            y0, x0 = r.randint(0, nh - c), r.randint(0, nw - c)
+            n = person[y0:y0 + c, x0:x0 + c].sum().item()
+            if best is None or n < best[0]:
+                best = (n, y0, x0)
+            if n == 0:
+                break
+        _, y0, x0 = best
+        x = x[:, y0:y0 + c, x0:x0 + c]
+        return x[:3], x[3:4], x[4:5] > 127
+
     # -- photometric ------------------------------------------------------------------------
     def _photometric(self, img: torch.Tensor) -> torch.Tensor:
         r = self.rng
@@ -258,6 +292,8 @@ class Augmenter:
             img, mask, ign = self._composite(self.crop, self.rng.choices([1, 2, 3, 4], [4, 3, 2, 2])[0])
         elif src == "empty":
             img, mask, ign = self._composite(self.crop, 0)
+        elif src == "context":
+            img, mask, ign = self._context()
         else:
             img, mask, ign = self._photo(src)
         if self.rng.random() < 0.5:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import MEAN, STD  # noqa: E402
+from data import MEAN, STD, SYNTHETIC_SOURCES  # noqa: E402
 from datasets import BACKGROUNDS, CUTOUTS, REGISTRY  # noqa: E402
 from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters  # noqa: E402
 
@@ -81,7 +81,7 @@ def training_section(checkpoint: Path, state: dict, prev: dict) -> dict:
         "validation": {"perSet": state.get("validation"), "selection": "geometric mean of per-set dataset IoU",
                        "score": state.get("val_score")},
         "datasets": datasets,
-        "mixture": {k: v for k, v in cfg["mixture"].items() if k in ("composite", "empty")},
+        "mixture": {k: v for k, v in cfg["mixture"].items() if k in SYNTHETIC_SOURCES},
         "command": f"/usr/bin/python3 models/train.py --config models/configs/{cfg['name']}.json",
         "licence": "Most training sets are for research use only: these weights are a research model, for "
                    "research and evaluation. A commercial model needs the same recipe retrained on licensed data.",
