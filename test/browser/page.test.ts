@@ -170,6 +170,30 @@ describe('the page in Chromium', () => {
     await shots.take(page, 'pipeline-succeeded');
   }, 120_000);
 
+  it.each([
+    ['webp', {}],
+    ['avif', {}],
+    ['jpeg', { 'greenscreen-background': '#ffffff' }],
+  ] as const)("links the pipeline's %s cut-out, and the page's server serves it", async (format, more) => {
+    const { page } = browser;
+    const key = `${INPUT_PREFIX}format-${format}.jpg`;
+    await stack.store.put(stack.resources.bucket, key, await readFile(photoPath(1)), {
+      contentType: 'image/jpeg',
+      metadata: { 'greenscreen-format': format, ...more },
+    });
+    const row = await jobRow(page, key, ['succeeded', 'failed']);
+    expect(await row.getAttribute('data-status')).toBe('succeeded');
+    const href = await row.locator('a', { hasText: 'cut-out' }).getAttribute('href');
+    expect(href).toMatch(new RegExp(`cutout\\.${format === 'jpeg' ? 'jpg' : format}$`));
+    const got = await page.evaluate(async (h) => {
+      const res = await fetch(h);
+      return { status: res.status, type: res.headers.get('content-type'), bytes: Array.from(new Uint8Array(await res.arrayBuffer())) };
+    }, href!);
+    expect([got.status, got.type]).toEqual([200, `image/${format}`]);
+    const meta = await sharp(Buffer.from(got.bytes)).metadata();
+    expect(meta.format).toBe(format === 'avif' ? 'heif' : format);
+  }, 120_000);
+
   it('shows a corrupt file as INVALID_IMAGE, in the page and from the pipeline', async () => {
     const { page } = browser;
     const corrupt = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF but then nothing a decoder can use'.repeat(20))]);
@@ -231,7 +255,7 @@ describe('the page in Chromium', () => {
     await page.check('#send');
   }, 120_000);
 
-  it('works from the keyboard: pick photos, change the background, download PNG and WebP', async () => {
+  it('works from the keyboard: pick photos, change the background, download every format (PNG, WebP, AVIF; JPEG with the background)', async () => {
     const { page } = browser;
     await page.locator('#photos button').first().click(); // back to the fixture photo
     // Tab from the top of the page: the file picker first, then every control in reading order.
@@ -241,12 +265,12 @@ describe('the page in Chromium', () => {
       h1.focus();
     });
     const order: string[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 24; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName.toLowerCase() || ''));
     }
     expect(order[0]).toBe('file');
-    const controls = ['file', 'send', 'button', 'bg-checker', 'colour', 'bg-file', 'dl-png', 'dl-webp', 'dl-composite', 'dl-mask'];
+    const controls = ['file', 'send', 'button', 'bg-checker', 'colour', 'bg-file', 'dl-png', 'dl-webp', 'dl-avif', 'dl-composite', 'dl-composite-jpeg', 'dl-mask'];
     expect(order.filter((id) => controls.includes(id)).filter((id, i, a) => a.indexOf(id) === i)).toEqual(controls);
     // Every control has a name a screen reader can say.
     const unnamed = await page.evaluate(() =>
@@ -264,17 +288,38 @@ describe('the page in Chromium', () => {
     await shots.take(page, 'keyboard-colour-background');
     // Downloads, from the keyboard.
     const downloads: Record<string, Buffer> = {};
-    for (const [id, name] of [['dl-png', 'cutout.png'], ['dl-webp', 'cutout.webp'], ['dl-composite', 'composite.png']] as const) {
+    const files = [
+      ['dl-png', 'cutout.png'],
+      ['dl-webp', 'cutout.webp'],
+      ['dl-avif', 'cutout.avif'],
+      ['dl-composite', 'composite.png'],
+      ['dl-composite-jpeg', 'composite.jpg'],
+      ['dl-mask', 'mask.png'],
+    ] as const;
+    for (const [id, name] of files) {
       await page.focus(`#${id}`);
       const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+      expect(download.suggestedFilename()).toBe(`0001-${name}`);
       const path = join(SHOTS, `download-${name}`);
       await download.saveAs(path);
       downloads[name] = await readFile(path);
     }
+    expect(await page.locator('#error').isVisible()).toBe(false);
     const png = await sharp(downloads['cutout.png']).metadata();
     expect(png).toMatchObject({ format: 'png', width: 550, height: 832, channels: 4 });
     const webp = await sharp(downloads['cutout.webp']).metadata();
     expect(webp).toMatchObject({ format: 'webp', width: 550, height: 832, hasAlpha: true });
+    // AVIF: browsers cannot write it from a canvas; the dev server encodes it as the pipeline does.
+    const avif = await sharp(downloads['cutout.avif']).metadata();
+    expect(avif).toMatchObject({ format: 'heif', compression: 'av1', width: 550, height: 832, hasAlpha: true });
+    const avifCorner = await sharp(downloads['cutout.avif']).ensureAlpha().raw().toBuffer();
+    expect(avifCorner[3]).toBeLessThan(8); // transparent around the person, as in the PNG
+    // JPEG has no alpha: only the cut-out on its background, opaque, green where the cut-out is empty.
+    const jpeg = await sharp(downloads['composite.jpg']).metadata();
+    expect(jpeg).toMatchObject({ format: 'jpeg', width: 550, height: 832, channels: 3, hasAlpha: false });
+    const jpegCorner = [...(await sharp(downloads['composite.jpg']).raw().toBuffer()).subarray(0, 3)];
+    jpegCorner.forEach((v, i) => expect(Math.abs(v - [0, 177, 64][i]!)).toBeLessThanOrEqual(6));
+    expect(await sharp(downloads['mask.png']).metadata()).toMatchObject({ format: 'png', width: 550, height: 832 });
     // Transparent around the person, opaque on them; the composite is opaque, green where the cut-out is empty.
     const { data } = await sharp(downloads['cutout.png']).raw().toBuffer({ resolveWithObject: true });
     expect(data[3]).toBe(0); // top-left corner: background
@@ -391,6 +436,11 @@ describe('the static build (npm run build:web) on a plain host without isolation
     expect((await pagePhoto(page, 0)).status).toBe('done');
     expect(await page.locator('#no-pipeline').isVisible()).toBe(true);
     expect(await page.locator('#pipeline-option').isVisible()).toBe(false);
+    // No server to encode AVIF here: the button says why instead of failing.
+    expect(await page.locator('#dl-avif').isDisabled()).toBe(true);
+    expect(await page.locator('#dl-avif').getAttribute('title')).toMatch(/^Browsers cannot write AVIF/);
+    const [jpeg] = await Promise.all([page.waitForEvent('download'), page.click('#dl-composite-jpeg')]);
+    expect(jpeg.suggestedFilename()).toBe('0001-composite.jpg');
     expect(browser.blocked).toEqual([]);
     await shots.take(page, 'static-build-plain-host');
   }, 120_000);

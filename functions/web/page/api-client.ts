@@ -29,6 +29,16 @@ export class PipelineApi {
     return json(await fetch(url, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } }));
   }
 
+  /** The cut-out (a PNG) as AVIF, written by the pipeline's encoder: browsers cannot write AVIF from a canvas. */
+  async encodeAvif(png: Blob): Promise<Blob> {
+    const res = await fetch(new URL('api/encode?format=avif', this.base), { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      throw new Error(body.error ?? `Expected the server to encode AVIF but it said ${res.status} ${res.statusText}`);
+    }
+    return res.blob();
+  }
+
   async jobs(): Promise<JobList> {
     return json(await fetch(new URL('api/jobs', this.base)));
   }

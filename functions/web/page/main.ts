@@ -260,20 +260,41 @@ function stem(name: string): string {
   return (dot > 0 ? name.slice(0, dot) : name).replace(/[^\w.-]+/g, '_');
 }
 
-async function download(what: 'png' | 'webp' | 'composite' | 'mask'): Promise<void> {
+/**
+ * Every format the pipeline writes: the cut-out as PNG, WebP or AVIF, the cut-out on its background
+ * as PNG or JPEG (JPEG has no alpha: only with a background, as in the pipeline), the mask as PNG.
+ * The canvas writes PNG, WebP and JPEG; AVIF goes through the dev server's encoder (the pipeline's),
+ * so the static page, which has none, offers it disabled with a sentence saying why.
+ */
+const DOWNLOADS = {
+  png: { source: 'cutout', type: 'image/png', name: 'cutout.png' },
+  webp: { source: 'cutout', type: 'image/webp', name: 'cutout.webp' },
+  avif: { source: 'cutout', type: 'image/avif', name: 'cutout.avif' },
+  composite: { source: 'composite', type: 'image/png', name: 'composite.png' },
+  'composite-jpeg': { source: 'composite', type: 'image/jpeg', name: 'composite.jpg' },
+  mask: { source: 'mask', type: 'image/png', name: 'mask.png' },
+} as const;
+type Download = keyof typeof DOWNLOADS;
+
+async function download(what: Download): Promise<void> {
   if (!selected?.result) return;
+  const d = DOWNLOADS[what];
   const canvas =
-    what === 'mask' ? $<HTMLCanvasElement>('mask') : what === 'composite' ? composite($<HTMLCanvasElement>('cutout'), background) : $<HTMLCanvasElement>('cutout');
-  const type = what === 'webp' ? 'image/webp' : 'image/png';
-  const blob = await toBlob(canvas, type);
-  if (blob.type !== type) return showError(`Expected this browser to write ${type} but it wrote ${blob.type}`);
+    d.source === 'mask' ? $<HTMLCanvasElement>('mask') : d.source === 'composite' ? composite($<HTMLCanvasElement>('cutout'), background) : $<HTMLCanvasElement>('cutout');
+  let blob: Blob;
+  try {
+    blob = d.type === 'image/avif' ? await api.encodeAvif(await toBlob(canvas, 'image/png')) : await toBlob(canvas, d.type, d.type === 'image/jpeg' ? 0.9 : 0.92);
+  } catch (err) {
+    return showError(`${DOWNLOADS[what].name} was not written: ${(err as Error).message}`);
+  }
+  if (blob.type !== d.type) return showError(`Expected this browser to write ${d.type} but it wrote ${blob.type}`);
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `${stem(selected.name)}-${what === 'webp' || what === 'png' ? 'cutout' : what}.${what === 'webp' ? 'webp' : 'png'}`;
+  a.download = `${stem(selected.name)}-${d.name}`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
-for (const what of ['png', 'webp', 'composite', 'mask'] as const) $(`dl-${what}`).addEventListener('click', () => void download(what));
+for (const what of Object.keys(DOWNLOADS) as Download[]) $(`dl-${what}`).addEventListener('click', () => void download(what));
 
 // ---- the pipeline -------------------------------------------------------------------------------
 
@@ -385,6 +406,9 @@ async function poll(): Promise<void> {
 void api.info().then((info) => {
   if (!info) {
     $('no-pipeline').hidden = false;
+    const avif = $<HTMLButtonElement>('dl-avif');
+    avif.disabled = true;
+    avif.title = 'Browsers cannot write AVIF; the page served by `npx greenscreen dev` can (through the pipeline’s encoder)';
     return;
   }
   hook.pipeline = true;

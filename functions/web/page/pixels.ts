@@ -172,8 +172,11 @@ export function composite(cutout: HTMLCanvasElement, background: Background): HT
   return out;
 }
 
-export function toBlob(canvas: HTMLCanvasElement, type: 'image/png' | 'image/webp'): Promise<Blob> {
+/** The types a canvas writes in every current browser (not AVIF: the dev server encodes that). */
+export type CanvasType = 'image/png' | 'image/webp' | 'image/jpeg';
+
+export function toBlob(canvas: HTMLCanvasElement, type: CanvasType, quality = 0.92): Promise<Blob> {
   return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`Expected the browser to encode ${type} but it could not`))), type, 0.92),
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`Expected the browser to encode ${type} but it could not`))), type, quality),
   );
 }
