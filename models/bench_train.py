@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import HERE, ROOT, build_data, load_config, make_augmenter, time_steps  # noqa: E402
-from runtime import KEEP_FREED_MEMORY, ensure_allocator_env  # noqa: E402
-from tiramisu import Tiramisu, preset  # noqa: E402
+from train import HERE, ROOT, build_data, load_config, make_augmenter, time_steps
+from runtime import KEEP_FREED_MEMORY, ensure_allocator_env
+from tiramisu import Tiramisu, preset
 
 VARIANTS = {
     "previous: 192 px, batch 8, bf16": {"crop": 192, "batch": 8, "bf16": True},

@@ -51,7 +51,8 @@ REGISTRY: Dict[str, DatasetSpec] = {s.name: s for s in [
 ]}
 
 # compositing material (no labels to score)
-BACKGROUNDS = ("backgrounds", "person-free scenes 480x270", "DavidGhantarjyan/Human-Segmentation-main: no licence stated")
+BACKGROUNDS = ("backgrounds", "person-free scenes 480x270",
+               "DavidGhantarjyan/Human-Segmentation-main: no licence stated")
 CUTOUTS = ("cutouts", "RGBA people 46-252 px", "DavidGhantarjyan/Human-Segmentation-main: no licence stated")
 
 

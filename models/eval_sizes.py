@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from datasets import load_split  # noqa: E402
-from export import load  # noqa: E402
-from train import HERE, ROOT, geomean, validate  # noqa: E402
+from datasets import load_split
+from export import load
+from train import HERE, ROOT, geomean, validate
 
 
 def main(argv=None):

@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import MEAN, STD, SYNTHETIC_SOURCES  # noqa: E402
-from datasets import BACKGROUNDS, CUTOUTS, REGISTRY  # noqa: E402
-from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters  # noqa: E402
+from data import MEAN, STD, SYNTHETIC_SOURCES
+from datasets import BACKGROUNDS, CUTOUTS, REGISTRY
+from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,16 +60,20 @@ def write_parity_fixture(model, sha: str, out_dir: Path, multiple: int) -> None:
 
 def training_section(checkpoint: Path, state: dict, prev: dict) -> dict:
     """What the checkpoint's run config says about how the weights were made."""
-    rel = str(checkpoint.resolve().relative_to(HERE.parent)) if HERE.parent in checkpoint.resolve().parents else str(checkpoint)
+    resolved = checkpoint.resolve()
+    rel = str(resolved.relative_to(HERE.parent)) if HERE.parent in resolved.parents else str(checkpoint)
     cfg = state.get("run_config")
     if cfg is None:  # a checkpoint from before run configs: keep the previous card's notes
-        keep = {k: v for k, v in (prev.get("training") or {}).items() if k in ("data", "command", "wallTime", "hardware")}
+        kept = ("data", "command", "wallTime", "hardware")
+        keep = {k: v for k, v in (prev.get("training") or {}).items() if k in kept}
         return {"checkpoint": rel, "step": state.get("step"), "args": state.get("args"), **keep}
-    used = [k for k in cfg["mixture"] if k in REGISTRY] + [k for k in cfg.get("peopleSources", []) if k not in cfg["mixture"]]
+    used = [k for k in cfg["mixture"] if k in REGISTRY]
+    used += [k for k in cfg.get("peopleSources", []) if k not in cfg["mixture"]]
     datasets = [{"name": n, "what": REGISTRY[n].what, "terms": REGISTRY[n].terms,
                  "mixtureWeight": cfg["mixture"].get(n, 0.0), "peopleSource": n in cfg.get("peopleSources", [])}
                 for n in used]
-    datasets += [{"name": BACKGROUNDS[0], "what": BACKGROUNDS[1], "terms": BACKGROUNDS[2], "use": "composite backdrops"},
+    datasets += [{"name": BACKGROUNDS[0], "what": BACKGROUNDS[1], "terms": BACKGROUNDS[2],
+                  "use": "composite backdrops"},
                  {"name": CUTOUTS[0], "what": CUTOUTS[1], "terms": CUTOUTS[2], "use": "composited people"}]
     return {
         "runConfig": f"models/configs/{cfg['name']}.json",
@@ -132,7 +134,8 @@ def main(argv=None):
             "name": "image", "layout": "NCHW", "colorSpace": "sRGB",
             "longSide": int(state.get("long_side") or 320), "sizeMultiple": multiple,
             "mean": list(MEAN), "std": list(STD), "padValue": 0.0,
-            "resize": "Pillow Image.BILINEAR (as training caches its data), aspect ratio preserved, long side = longSide; pad bottom/right to sizeMultiple",
+            "resize": "Pillow Image.BILINEAR (as training caches its data), aspect ratio preserved, "
+                      "long side = longSide; pad bottom/right to sizeMultiple",
         },
         "output": {"name": "probability", "activation": "sigmoid",
                    "description": "N x 1 x H x W person probability at input resolution"},
@@ -142,6 +145,7 @@ def main(argv=None):
         "intendedUse": "Foreground (person) segmentation of photos of people for background removal.",
         "limitations": prev.get("limitations", []),
     }
+    card.update({k: v for k, v in prev.items() if k not in card})  # fields this script does not write
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     write_parity_fixture(model, sha, args.parity_dir, multiple)
     print(f"wrote {args.out} ({len(weights) / 1e6:.1f} MB, sha256 {sha[:12]}…) and {args.card}")

@@ -54,10 +54,12 @@ def main() -> None:
         out = load_resized(OUT / source, long_side)
         name = f"pil-{Path(source).stem}-{Path(source).suffix[1:]}-{long_side}.png"
         out.save(OUT / name)
-        cases.append({"source": source, "longSide": long_side, "width": out.size[0], "height": out.size[1], "expected": name})
+        cases.append({"source": source, "longSide": long_side, "width": out.size[0], "height": out.size[1],
+                      "expected": name})
     # Output sizes, including halves (Python rounds them to even: 212.5 -> 212).
     sizes = []
-    for w, h, long_side in [(640, 425, 320), (640, 427, 320), (550, 822, 320), (4000, 3000, 320), (333, 517, 320), (101, 3, 320), (1, 1000, 320), (960, 639, 480)]:
+    for w, h, long_side in [(640, 425, 320), (640, 427, 320), (550, 822, 320), (4000, 3000, 320), (333, 517, 320),
+                            (101, 3, 320), (1, 1000, 320), (960, 639, 480)]:
         scale = long_side / max(w, h)
         sizes.append([w, h, long_side, max(1, round(w * scale)), max(1, round(h * scale))])
     meta = {"generator": "models/make_resize_fixture.py", "pillow": PIL.__version__, "cases": cases, "sizes": sizes}

@@ -11,7 +11,7 @@ adds the sigmoid so the ONNX graph returns probabilities in [0, 1].
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import List
 
 import torch

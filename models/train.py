@@ -20,12 +20,10 @@ geometric mean is kept. `ccp/test` is never read here.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -33,11 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple  # noqa: E402
-from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec  # noqa: E402
-from runtime import ensure_allocator_env  # noqa: E402
-from tiramisu import Tiramisu, count_parameters, preset  # noqa: E402
+from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple
+from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec
+from runtime import ensure_allocator_env
+from tiramisu import Tiramisu, count_parameters, preset
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -101,7 +98,8 @@ def lr_at(cfg: dict, step: int) -> float:
 # -- loss + scores -------------------------------------------------------------------------------
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, jaccard_weight: float) -> torch.Tensor:
     """BCE + soft Jaccard, both over known pixels only (weight 0 = ignore region)."""
-    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum().clamp(min=1)
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    bce = (bce * weight).sum() / weight.sum().clamp(min=1)
     p = torch.sigmoid(logits) * weight
     t = target * weight
     inter = (p * t).sum((1, 2, 3))
@@ -136,7 +134,8 @@ def validate(model, sets: dict, multiple: int, device: str, bf16: bool) -> tuple
                 empty_fp.append(pred.float().mean().item())
             ps.append(prob)
         scores[key] = {"datasetIoU": inter / max(union, 1), "meanIoU": float(np.mean(ious)), "n": len(samples),
-                       "emptyFrames": len(empty_fp), "emptyFalsePositive": float(np.mean(empty_fp)) if empty_fp else 0.0}
+                       "emptyFrames": len(empty_fp),
+                       "emptyFalsePositive": float(np.mean(empty_fp)) if empty_fp else 0.0}
         preds[key] = ps
     model.train()
     return scores, preds
@@ -354,7 +353,8 @@ def main(argv=None):
         end_of_run = phase_at(cfg, step)[1] is None
         if step % every and not end_of_run:
             if step % 25 == 0:
-                print(f"step {step} loss {np.mean(losses[-25:]):.4f} {seen / (time.time() - t_win):.2f} crops/s", flush=True)
+                rate = seen / (time.time() - t_win)
+                print(f"step {step} loss {np.mean(losses[-25:]):.4f} {rate:.2f} crops/s", flush=True)
             continue
         rate = seen / (time.time() - t_win)
         scores, preds = validate(model, val, mcfg.size_multiple, args.device, False)  # fp32, as served
