@@ -122,7 +122,7 @@ def load_split(data: Path, name: str, split: str, long_side: int, cache_dir: Pat
         raise ValueError(f"Expected a split in {sorted(split_ids(data, s))} for {name} but received {split!r}")
     cache = cache_dir / f"{name}-{split}-{long_side}-served.pt"
     if cache.exists():
-        stored = torch.load(cache)
+        stored = torch.load(cache, weights_only=False)
         if [d[0] for d in stored] == ids:
             return [Sample(*d) for d in stored]
     samples = [load_resized(data / s.dir, i, long_side, s.has_ignore) for i in ids]
@@ -137,7 +137,7 @@ def load_cutouts(data: Path, cache_dir: Path) -> List[Sample]:
     root = data / CUTOUTS[0] / "images"
     names = sorted(p.name for p in root.glob("*.png"))
     if cache.exists():
-        stored = torch.load(cache)
+        stored = torch.load(cache, weights_only=False)
         if [d[0] for d in stored] == names:
             return [Sample(*d) for d in stored]
     out = []
@@ -155,7 +155,7 @@ def load_backgrounds(data: Path, cache_dir: Path) -> List[torch.Tensor]:
     root = data / BACKGROUNDS[0] / "images"
     names = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if cache.exists():
-        stored = torch.load(cache)
+        stored = torch.load(cache, weights_only=False)
         if stored["names"] == names:
             return stored["images"]
     imgs = [torch.from_numpy(np.asarray(Image.open(root / n).convert("RGB")).copy()).permute(2, 0, 1).contiguous()

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def load(checkpoint: Path) -> tuple[Tiramisu, dict]:
-    state = torch.load(checkpoint, map_location="cpu")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = TiramisuConfig(**state["config"])
     net = Tiramisu(cfg)
     net.load_state_dict(state["model"])

@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--stop-after-min", type=float, default=0, help="stop (resumably) after this wall time")
+    p.add_argument("--stop-after-steps", type=int, default=0,
+                   help="stop (resumably, after a validation) once this many steps have run (a dry run)")
+    p.add_argument("--name", help="write checkpoints and metrics under this run name instead of the config's")
     p.add_argument("--profile", type=int, default=0, help="time N steps (data/forward/backward/optimiser), then exit")
     p.add_argument("--sheet-only", action="store_true", help="write the augmenter sample sheet and exit")
     p.add_argument("--validate-only", type=Path, metavar="CHECKPOINT",
@@ -256,13 +259,15 @@ def main(argv=None):
     if argv is None:
         ensure_allocator_env(not args.system_allocator)
     torch.set_num_threads(args.threads)
-    state = torch.load(args.resume, map_location=args.device) if args.resume else None
+    state = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     if args.config:
         cfg = load_config(args.config)
     elif state is not None and "run_config" in state:
         cfg = state["run_config"]
     else:
         raise SystemExit("Expected --config <file> or --resume <checkpoint written by this script>")
+    if args.name:
+        cfg = {**cfg, "name": args.name}
     seed = cfg.get("seed", 1234)
     random.seed(seed)
     np.random.seed(seed)
@@ -287,14 +292,14 @@ def main(argv=None):
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed {args.resume} at step {step}, best {best:.4f}", flush=True)
     elif cfg.get("init"):
-        init = torch.load(ROOT / cfg["init"], map_location=args.device)
+        init = torch.load(ROOT / cfg["init"], map_location="cpu", weights_only=False)
         model.load_state_dict(init["model"])
         print(f"initialised from {cfg['init']} (weights only; fresh optimiser)", flush=True)
     print(f"model {cfg['preset']}: {count_parameters(model):,} parameters, multiple {mcfg.size_multiple}; "
           f"{total_steps(cfg)} steps in {len(cfg['phases'])} phases", flush=True)
 
     if args.validate_only:
-        model.load_state_dict(torch.load(args.validate_only, map_location=args.device)["model"])
+        model.load_state_dict(torch.load(args.validate_only, map_location="cpu", weights_only=False)["model"])
         scores, _ = validate(model, val, mcfg.size_multiple, args.device, False)
         per_set = {k: round(v["datasetIoU"], 4) for k, v in scores.items()}
         print(json.dumps({"checkpoint": str(args.validate_only), "datasetIoU": per_set,
@@ -327,6 +332,7 @@ def main(argv=None):
     every = cfg["validation"]["everySteps"]
     jw = cfg.get("jaccardWeight", 1.0)
     start, losses, seen, t_win = time.time(), [], 0, time.time()
+    first_step = step
     while True:
         idx, ph, _ = phase_at(cfg, step)
         if ph is None:
@@ -351,7 +357,8 @@ def main(argv=None):
         seen += ph["batch"]
         step += 1
         end_of_run = phase_at(cfg, step)[1] is None
-        if step % every and not end_of_run:
+        stop_now = bool(args.stop_after_steps) and step - first_step >= args.stop_after_steps
+        if step % every and not end_of_run and not stop_now:
             if step % 25 == 0:
                 rate = seen / (time.time() - t_win)
                 print(f"step {step} loss {np.mean(losses[-25:]):.4f} {rate:.2f} crops/s", flush=True)
@@ -380,7 +387,7 @@ def main(argv=None):
               " ".join(f"{k} {scores[k]['datasetIoU']:.3f}" for k in val_keys) +
               f" geomean {score:.4f} best {best:.4f} {rate:.1f} crops/s", flush=True)
         losses, seen, t_win = [], 0, time.time()
-        if args.stop_after_min and time.time() - start > args.stop_after_min * 60:
+        if stop_now or (args.stop_after_min and time.time() - start > args.stop_after_min * 60):
             print("time budget reached; continue with --resume", flush=True)
             break
 
