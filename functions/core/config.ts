@@ -28,6 +28,8 @@ export const ENV = {
   webhookTimeoutMs: 'GREENSCREEN_WEBHOOK_TIMEOUT_MS',
   metricsNamespace: 'GREENSCREEN_METRICS_NAMESPACE',
   outputProfiles: 'GREENSCREEN_OUTPUT_PROFILES',
+  /** The worker's liveness file for the container health check (functions/segment/heartbeat.ts). */
+  heartbeatFile: 'GREENSCREEN_HEARTBEAT_FILE',
 } as const;
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -83,6 +85,8 @@ export const workerConfigSchema = awsSchema.extend({
   /** CPU inference: nice value for every thread but inference's (0 = leave priorities alone). */
   [ENV.codecNice]: z.coerce.number().int().min(0).max(19).default(DEFAULT_CODEC_NICE),
   [ENV.executionProvider]: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+  /** Unset: no heartbeat file (local mode); the image sets it for its health check. */
+  [ENV.heartbeatFile]: z.string().min(1).optional(),
 });
 
 export const notifyConfigSchema = awsSchema.extend({

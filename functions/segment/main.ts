@@ -20,6 +20,7 @@ const { worker, session } = await buildWorker(
     codecNice: config[ENV.codecNice],
     provider: config[ENV.executionProvider],
     ...(config[ENV.modelCard] ? { modelCard: config[ENV.modelCard] } : {}),
+    ...(config[ENV.heartbeatFile] ? { heartbeatFile: config[ENV.heartbeatFile] } : {}),
   },
   logger,
   { metrics: new EmfMetrics() },

@@ -8,6 +8,7 @@ import type { Logger } from '#core/logger';
 import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
+import { FileHeartbeat } from './heartbeat.ts';
 import { createSegmenter, type InferenceBatcher } from './inference.ts';
 import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
 import type { ExecutionProviderChoice, ModelSession } from './model.ts';
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   maxReceiveCount?: number;
   /** First retry delay after a transient failure (doubled per receive). */
   retryBaseSeconds?: number;
+  /** The loop beats this file for the container health check (heartbeat.ts); unset: no heartbeat. */
+  heartbeatFile?: string;
 }
 
 export interface BuiltWorker {
@@ -80,6 +83,7 @@ export async function buildWorker(
       visibilitySeconds: settings.visibilitySeconds ?? RESOURCE_DEFAULTS.jobsQueue.visibilityTimeoutSeconds,
       maxReceiveCount: settings.maxReceiveCount ?? RESOURCE_DEFAULTS.jobsQueue.maxReceiveCount,
       ...(settings.retryBaseSeconds !== undefined ? { retryBaseSeconds: settings.retryBaseSeconds } : {}),
+      ...(settings.heartbeatFile ? { heartbeat: new FileHeartbeat(settings.heartbeatFile, () => systemClock.now()) } : {}),
     },
     logger,
     overrides.metrics,

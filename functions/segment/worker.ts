@@ -8,6 +8,7 @@ import type { Logger } from '#core/logger';
 import type { JobQueue, ReceivedMessage } from '#core/ports';
 import { segmentJobSchema } from '#core/messages';
 import type { SegmentJob } from '#core/types';
+import { JOB_STALL_SECONDS, type Heartbeat } from './heartbeat.ts';
 import { processJob, recordFailure, type ProcessDeps } from './process-job.ts';
 
 export interface WorkerOptions {
@@ -20,6 +21,13 @@ export interface WorkerOptions {
   errorBackoffMs?: number;
   /** First retry delay of a job that failed transiently, doubled per receive up to 300 s (default 5). */
   retryBaseSeconds?: number;
+  /**
+   * Liveness for the container health check (heartbeat.ts): beaten on every turn of the loop and
+   * whenever a job ends, never by a timer, and not while a job has been in flight longer than
+   * `jobStallSeconds` (default JOB_STALL_SECONDS).
+   */
+  heartbeat?: Heartbeat;
+  jobStallSeconds?: number;
 }
 
 export interface WorkerStats {
@@ -40,7 +48,10 @@ export class SegmentWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** The newest receipt handle of each message in flight (a redelivery replaces it). */
   private readonly handles = new Map<string, string>();
-  private heartbeat: NodeJS.Timeout | undefined;
+  /** When each message in flight was taken (ms since epoch, from the deps' clock). */
+  private readonly startedAt = new Map<string, number>();
+  private visibilityTimer: NodeJS.Timeout | undefined;
+  private stallLogged = false;
   readonly stats: WorkerStats = { received: 0, succeeded: 0, failed: 0, duplicates: 0, retried: 0 };
 
   constructor(
@@ -53,11 +64,12 @@ export class SegmentWorker {
 
   /** Resolves once stop() was called and every in-flight job has ended. */
   async run(): Promise<void> {
-    this.heartbeat = setInterval(() => void this.extend(), Math.max(1000, (this.options.visibilitySeconds * 1000) / 3));
-    this.heartbeat.unref();
+    this.visibilityTimer = setInterval(() => void this.extend(), Math.max(1000, (this.options.visibilitySeconds * 1000) / 3));
+    this.visibilityTimer.unref();
     let backoff = this.options.errorBackoffMs ?? 500;
     try {
       while (!this.stopping) {
+        this.beat();
         const capacity = this.options.maxInFlight - this.inFlight.size;
         if (capacity <= 0) {
           await Promise.race(this.inFlight.values());
@@ -84,7 +96,7 @@ export class SegmentWorker {
           this.stats.received++;
           this.handles.set(m.messageId, m.receiptHandle);
           if (this.inFlight.has(m.messageId)) {
-            // Its visibility lapsed while it was still being worked on (the heartbeat stalled or failed).
+            // Its visibility lapsed while it was still being worked on (the visibility extension stalled or failed).
             // Keep the one job going rather than start a second; it deletes or extends with the newest
             // receipt handle, the only one SQS honours.
             this.logger.warn('job redelivered while in flight; continuing the running one', {
@@ -94,16 +106,42 @@ export class SegmentWorker {
             });
             continue;
           }
+          this.startedAt.set(m.messageId, this.deps.clock.now().getTime());
           const p = this.handle(m).finally(() => {
             this.inFlight.delete(m.messageId);
             this.handles.delete(m.messageId);
+            this.startedAt.delete(m.messageId);
+            this.beat();
           });
           this.inFlight.set(m.messageId, p);
         }
       }
       await Promise.allSettled(this.inFlight.values());
     } finally {
-      clearInterval(this.heartbeat);
+      clearInterval(this.visibilityTimer);
+    }
+  }
+
+  /** Tell the health check the loop is alive, unless a job has been stuck longer than the stall limit. */
+  private beat(): void {
+    if (!this.options.heartbeat) return;
+    const now = this.deps.clock.now().getTime();
+    const stallMs = (this.options.jobStallSeconds ?? JOB_STALL_SECONDS) * 1000;
+    const oldest = Math.min(...this.startedAt.values());
+    if (now - oldest > stallMs) {
+      if (!this.stallLogged) {
+        this.logger.error('a job has been in flight too long; no more heartbeats, so the health check replaces this task', {
+          stage: 'heartbeat',
+          durationMs: now - oldest,
+        });
+        this.stallLogged = true;
+      }
+      return;
+    }
+    try {
+      this.options.heartbeat.beat();
+    } catch (err) {
+      this.logger.warn('heartbeat write failed', { stage: 'heartbeat', error: (err as Error).message });
     }
   }
 
@@ -121,7 +159,7 @@ export class SegmentWorker {
     await Promise.all(
       [...this.handles.values()].map((h) =>
         this.jobs.extendVisibility(h, this.options.visibilitySeconds).catch((err: Error) =>
-          this.logger.warn('visibility extension failed', { stage: 'heartbeat', error: err.message }),
+          this.logger.warn('visibility extension failed', { stage: 'visibility', error: err.message }),
         ),
       ),
     );
