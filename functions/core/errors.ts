@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'IMAGE_TOO_LARGE',
   'EMPTY_OBJECT',
   'OBJECT_NOT_FOUND',
+  /** S3 refused a call (403): the deployment's IAM policies lack a permission the message names. */
+  'ACCESS_DENIED',
   'MODEL_ERROR',
   'STORAGE_ERROR',
   'QUEUE_ERROR',
@@ -77,6 +79,22 @@ export class EmptyObjectError extends PipelineError {
 export class ObjectNotFoundError extends PipelineError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('OBJECT_NOT_FOUND', message, options);
+  }
+}
+
+/**
+ * S3 answered 403 Access Denied: a permission problem of the deployment, not of the photo, so
+ * retrying cannot help (like a bad configuration). The message names the IAM permissions the call
+ * needs; `permissions` lists them. On AWS a HEAD or GET of a key that does not exist also answers
+ * 403 unless the caller may list the bucket (s3:ListBucket for that key as s3:prefix): code that
+ * takes "not found" as an answer needs that grant (infra/lib/access-contract.ts).
+ */
+export class AccessDeniedError extends PipelineError {
+  readonly permissions: readonly string[];
+
+  constructor(message: string, options: { cause?: unknown; permissions: readonly string[] }) {
+    super('ACCESS_DENIED', message, { cause: options.cause });
+    this.permissions = options.permissions;
   }
 }
 

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ImageTooLargeError, ObjectNotFoundError, StorageError } from '../errors.ts';
+import { AccessDeniedError, ImageTooLargeError, ObjectNotFoundError, StorageError } from '../errors.ts';
 import type { ListOptions, ListPage, ObjectHead, ObjectStore, PutOptions, StoredObject } from '../ports.ts';
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');
@@ -19,7 +19,46 @@ function isNotFound(err: unknown): boolean {
   return false;
 }
 
-function storageError(action: string, bucket: string, key: string, err: unknown): StorageError {
+/** 403s that are not about permissions (credentials, clock): stay StorageErrors. */
+const NOT_ABOUT_PERMISSIONS = new Set(['SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'InvalidAccessKeyId', 'InvalidToken', 'ExpiredToken']);
+
+function isAccessDenied(err: unknown): boolean {
+  return err instanceof S3ServiceException && err.$metadata?.httpStatusCode === 403 && !NOT_ABOUT_PERMISSIONS.has(err.name);
+}
+
+type S3Action = 'HeadObject' | 'GetObject' | 'PutObject' | 'ListObjectsV2';
+
+/**
+ * A 403 as an error that names what the caller lacks. A HEAD or GET may be asking about a key that
+ * does not exist: without s3:ListBucket covering that key, S3 answers 403 instead of 404, which is
+ * what "not found" looks like to a role that may not list (HeadObject, "Permissions").
+ */
+function accessDenied(action: S3Action, bucket: string, keyOrPrefix: string, err: unknown): AccessDeniedError {
+  const object = `arn:aws:s3:::${bucket}/${keyOrPrefix}`;
+  const list = `s3:ListBucket on arn:aws:s3:::${bucket}`;
+  const what = `S3 ${action} of s3://${bucket}/${keyOrPrefix}`;
+  switch (action) {
+    case 'HeadObject':
+    case 'GetObject':
+      return new AccessDeniedError(
+        `Expected ${what} to answer ${action === 'HeadObject' ? '200 or 404' : 'the object or 404'} but it answered 403 Access Denied: the role needs s3:GetObject on ${object}, and ${list} with an s3:prefix condition that covers "${keyOrPrefix}" (without it S3 answers 403 for a key that does not exist)`,
+        { cause: err, permissions: ['s3:GetObject', 's3:ListBucket'] },
+      );
+    case 'PutObject':
+      return new AccessDeniedError(`Expected ${what} to be allowed but it answered 403 Access Denied: the role needs s3:PutObject on ${object}`, {
+        cause: err,
+        permissions: ['s3:PutObject'],
+      });
+    case 'ListObjectsV2':
+      return new AccessDeniedError(
+        `Expected ${what} to be allowed but it answered 403 Access Denied: the role needs ${list} with an s3:prefix condition that covers "${keyOrPrefix}"`,
+        { cause: err, permissions: ['s3:ListBucket'] },
+      );
+  }
+}
+
+function storageError(action: S3Action, bucket: string, key: string, err: unknown): StorageError | AccessDeniedError {
+  if (isAccessDenied(err)) return accessDenied(action, bucket, key, err);
   const status = err instanceof S3ServiceException ? err.$metadata?.httpStatusCode : undefined;
   // 4xx other than throttling are our fault or the object's: not worth retrying.
   const retryable = status === undefined || status >= 500 || status === 429 || status === 408;
