@@ -45,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--config", type=Path, help="run config (JSON); optional with --resume")
     p.add_argument("--resume", type=Path, help="a -last.pt checkpoint: continue exactly where it stopped")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--cache", type=Path, default=HERE / ".cache",
+                   help="decoded data at the serving size (another --data needs its own)")
+    p.add_argument("--init", help="start from these weights (a warm restart), instead of the config's init")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--stop-after-min", type=float, default=0, help="stop (resumably) after this wall time")
@@ -268,6 +271,8 @@ def main(argv=None):
         raise SystemExit("Expected --config <file> or --resume <checkpoint written by this script>")
     if args.name:
         cfg = {**cfg, "name": args.name}
+    if args.init:
+        cfg = {**cfg, "init": args.init}
     seed = cfg.get("seed", 1234)
     random.seed(seed)
     np.random.seed(seed)
@@ -279,7 +284,7 @@ def main(argv=None):
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     ckpt_dir.mkdir(exist_ok=True)
 
-    sets, val, cutouts, backgrounds = build_data(cfg, args.data, HERE / ".cache")
+    sets, val, cutouts, backgrounds = build_data(cfg, args.data, args.cache)
     mcfg = preset(cfg["preset"], **cfg.get("presetOverrides", {}))
     model = Tiramisu(mcfg).to(args.device).to(memory_format=torch.channels_last)
     wd = cfg.get("weightDecay", 1e-4)
