@@ -3,7 +3,7 @@
  * result.json -> publish the event. result.json is written last: it is the commit marker of a result
  * set, and outputs live in a per-job folder, so readers never see a half-written set.
  */
-import { ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
+import { AccessDeniedError, ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
 import type { Clock, JobQueue, ObjectStore, ResultStore } from '#core/ports';
 import { resultJsonKey, resultKeys } from '#core/results';
@@ -132,8 +132,9 @@ async function loadBackground(deps: ProcessDeps, bg: { key: string }): Promise<D
     obj = await deps.store.get(deps.bucket, bg.key, { maxBytes: deps.maxBytes });
   } catch (err) {
     const e = toPipelineError(err);
-    if (e.retryable || e instanceof InvalidOutputOptionError) throw e;
-    // e.g. 403 (on AWS a missing key reads as 403 without s3:ListBucket) or over the size limit.
+    // ACCESS_DENIED is the deployment's permissions, not the option's fault: it stays what it is.
+    if (e.retryable || e instanceof InvalidOutputOptionError || e instanceof AccessDeniedError) throw e;
+    // e.g. over the size limit.
     throw new InvalidOutputOptionError(`Expected option background (image:${bg.key}) to name a readable image in the bucket but ${e.message}`, { cause: err });
   }
   try {
