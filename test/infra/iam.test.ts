@@ -18,30 +18,43 @@ describe('IAM', { timeout: SYNTH_TIMEOUT_MS }, () => {
     Resource: s.arn(`${fn}/Handler/Logs`),
   });
 
-  it('ingest: send jobs (and failed events to its on-failure queue), HEAD uploads and results; nothing else', () => {
+  /** s3:ListBucket on the bucket, only for keys under these prefixes (a missing key reads as 404, not 403). */
+  const listUnder = (sid: string, prefixes: string[]) => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Action: 's3:ListBucket',
+    Resource: s.arn(BUCKET),
+    Condition: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+  });
+
+  it('ingest: send jobs (and failed events to its on-failure queue), HEAD uploads and results, tell a missing one; nothing else', () => {
     expect(s.statementsOfRole('Ingest/Handler/Role')).toEqual([
       ownLogs('Ingest'),
-      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: [s.arn('Ingest/Failures'), s.arn('Jobs/Queue')] },
+      { Sid: 'ParkFailedEvents', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: s.arn('Ingest/Failures') },
+      { Sid: 'SendJobs', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: s.arn('Jobs/Queue') },
       {
         Sid: 'ReadUploadAndResultMetadata',
         Effect: 'Allow',
         Action: 's3:GetObject',
         Resource: [s.objectsArn(BUCKET, INPUT_PREFIX), s.objectsArn(BUCKET, RESULTS_PREFIX)],
       },
+      listUnder('TellMissingUploadsAndResults', [INPUT_PREFIX, RESULTS_PREFIX]),
     ]);
   });
 
-  it('segment worker task: consume jobs, send events, read incoming/, read and write results/; nothing else', () => {
+  it('segment worker task: consume jobs, send events, read incoming/ and backgrounds/, read and write results/, tell a missing key there; nothing else', () => {
     expect(s.statementsOfRole('Segment/Task/TaskRole')).toEqual([
       {
+        Sid: 'ConsumeJobs',
         Effect: 'Allow',
-        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'],
         Resource: s.arn('Jobs/Queue'),
       },
-      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: s.arn('Events/Queue') },
+      { Sid: 'SendEvents', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: s.arn('Events/Queue') },
       { Sid: 'ReadUploads', Effect: 'Allow', Action: 's3:GetObject', Resource: s.objectsArn(BUCKET, INPUT_PREFIX) },
       { Sid: 'ReadBackgrounds', Effect: 'Allow', Action: 's3:GetObject', Resource: s.objectsArn(BUCKET, BACKGROUNDS_PREFIX) },
       { Sid: 'ReadWriteResults', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: s.objectsArn(BUCKET, RESULTS_PREFIX) },
+      listUnder('TellMissingKeys', [INPUT_PREFIX, BACKGROUNDS_PREFIX, RESULTS_PREFIX]),
     ]);
   });
 
@@ -49,11 +62,12 @@ describe('IAM', { timeout: SYNTH_TIMEOUT_MS }, () => {
     expect(s.statementsOfRole('Notify/Handler/Role')).toEqual([
       ownLogs('Notify'),
       {
+        Sid: 'ConsumeEvents',
         Effect: 'Allow',
-        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         Resource: s.arn('Events/Queue'),
       },
-      { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: s.ref('Notify/Subscriptions') },
+      { Sid: 'ReadSubscriptions', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: s.ref('Notify/Subscriptions') },
       { Sid: 'PresignResults', Effect: 'Allow', Action: 's3:GetObject', Resource: s.objectsArn(BUCKET, RESULTS_PREFIX) },
     ]);
   });

@@ -1,6 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -8,6 +7,7 @@ import { Construct } from 'constructs';
 import { ENV } from '#core/config';
 import type { OutputProfile } from '#core/output-options';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
+import { listUnderPrefixes, SendOnlySqsDestination, sqsStatement } from '../grants.ts';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 
@@ -18,6 +18,12 @@ export interface IngestProps {
   logRetentionDays: number;
   /** Output profiles by prefix; none = the defaults for every upload. */
   outputProfiles?: OutputProfile[];
+  /**
+   * Reserved concurrency (0: none). A bulk upload of 100,000 photos is 100,000 asynchronous
+   * invocations at once; with a ceiling, Lambda queues and retries the throttled ones (for up to
+   * 6 hours) instead of letting ingest take the account's whole concurrency from other functions.
+   */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -53,6 +59,7 @@ export class Ingest extends Construct {
       description: 'S3 upload / Batch Operations task -> segment job on the FIFO jobs queue',
       timeout: Duration.seconds(30),
       logRetentionDays: props.logRetentionDays,
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: {
         [ENV.bucket]: props.bucket.bucketName,
         [ENV.jobsQueueUrl]: props.jobsQueue.queueUrl,
@@ -62,11 +69,13 @@ export class Ingest extends Construct {
       },
     });
     const fn = this.handler.function;
-    fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.failures) });
+    fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SendOnlySqsDestination(this.failures, 'ParkFailedEvents') });
 
-    // Least privilege: send jobs; HEAD the upload (size, ETag) and the existing result.json
-    // (is it already up to date?). HeadObject is authorised by s3:GetObject.
-    props.jobsQueue.grantSendMessages(fn);
+    // Exactly the calls infra/lib/access-contract.ts lists for ingest: send jobs; HEAD the upload
+    // (size, ETag, metadata) and the existing result.json (is it up to date?), both authorised by
+    // s3:GetObject; and s3:ListBucket on those prefixes, so that a key that does not exist reads
+    // as 404, which the code takes as an answer ("no result yet"), not 403.
+    fn.addToRolePolicy(sqsStatement('SendJobs', props.jobsQueue, ['sqs:SendMessage']));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadUploadAndResultMetadata',
@@ -74,6 +83,7 @@ export class Ingest extends Construct {
         resources: [props.bucket.arnForObjects(`${INPUT_PREFIX}*`), props.bucket.arnForObjects(`${RESULTS_PREFIX}*`)],
       }),
     );
+    fn.addToRolePolicy(listUnderPrefixes('TellMissingUploadsAndResults', props.bucket, [INPUT_PREFIX, RESULTS_PREFIX]));
 
     acknowledgePrefixScopedObjects(this.handler.role, props.bucket, [INPUT_PREFIX, RESULTS_PREFIX], 'HEAD of uploads and of existing result.json files.');
 

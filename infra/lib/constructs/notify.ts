@@ -1,12 +1,12 @@
 import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#core/config';
 import { RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
+import { sqsStatement } from '../grants.ts';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
 import { PipelineFunction } from './pipeline-function.ts';
 
@@ -71,15 +71,20 @@ export class Notify extends Construct {
     });
     const fn = this.handler.function;
 
-    // The event source grants receive/delete/ChangeMessageVisibility (used for backoff) on this queue only.
-    fn.addEventSource(
-      new SqsEventSource(props.eventsQueue, {
-        batchSize: NOTIFY_BATCH_SIZE,
-        reportBatchItemFailures: true,
-        maxConcurrency: 10,
-      }),
+    // The mapping itself, and exactly notify's rows of infra/lib/access-contract.ts: the mapping
+    // receives, deletes and reads the queue's attributes; the handler's backoff changes visibility;
+    // the handler reads the secret's value (SqsEventSource and secret.grantRead would add
+    // sqs:GetQueueUrl and secretsmanager:DescribeSecret, which nothing calls).
+    fn.addEventSourceMapping('EventsQueue', {
+      eventSourceArn: props.eventsQueue.queueArn,
+      batchSize: NOTIFY_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      maxConcurrency: 10,
+    });
+    fn.addToRolePolicy(
+      sqsStatement('ConsumeEvents', props.eventsQueue, ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']),
     );
-    this.subscriptions.grantRead(fn);
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadSubscriptions', actions: ['secretsmanager:GetSecretValue'], resources: [this.subscriptions.secretArn] }));
     // Presigned URLs carry the signer's permissions: notify may read results/ and nothing else.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -29,6 +29,8 @@ export interface PipelineFunctionProps {
   memorySize?: number;
   environment: Record<string, string>;
   logRetentionDays: number;
+  /** Reserved concurrency: a ceiling for this function and a floor the rest of the account cannot take. */
+  reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -72,6 +74,7 @@ export class PipelineFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       role: this.role,
       logGroup: this.logGroup,
       environment: {
