@@ -1,7 +1,7 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { RESOURCE_DEFAULTS } from '#core/resources';
-import { BacklogScaling } from './constructs/backlog-scaling.ts';
+import { BacklogScaling, COLD_START } from './constructs/backlog-scaling.ts';
 import { BatchOperationsRole } from './constructs/batch-operations-role.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Monitoring } from './constructs/monitoring.ts';
@@ -50,8 +50,9 @@ export class PipelineStack extends Stack {
     // maxReceiveCount (RESOURCE_DEFAULTS). Jobs, 5: the worker retries transient S3/SQS errors
     // itself and keeps extending the visibility of jobs it works on, so a job received 5 times has
     // crashed or timed out a worker 5 times: poison, park it before it eats more GPU time.
-    // Events, 8: every receive is one webhook delivery attempt, spaced by notify's exponential
-    // backoff (ChangeMessageVisibility), so a receiver gets 8 tries before the event is parked.
+    // Events, 15: every receive is one webhook delivery attempt, spaced by notify's exponential
+    // backoff (ChangeMessageVisibility), so a receiver gets 15 tries (up to ~1.5 h) before the event
+    // is parked. docs/deploy.md quotes both numbers; test/infra/deploy-doc.test.ts keeps them equal.
     this.jobs = new WorkQueue(this, 'Jobs', { defaults: RESOURCE_DEFAULTS.jobsQueue, highThroughputFifo: true });
     this.events = new WorkQueue(this, 'Events', { defaults: RESOURCE_DEFAULTS.eventsQueue });
 
@@ -61,6 +62,7 @@ export class PipelineStack extends Stack {
       modelVersion: model.version,
       logRetentionDays: settings.logRetentionDays,
       outputProfiles: settings.outputProfiles,
+      reservedConcurrency: settings.ingestConcurrency,
     });
 
     const network = new Network(this, 'Network', { natGateways: settings.natGateways, logRetentionDays: settings.logRetentionDays });
@@ -79,6 +81,7 @@ export class PipelineStack extends Stack {
       queue: this.jobs.queue,
       maxTasks: settings.maxTasks,
       targetBacklogPerTask: settings.targetBacklogPerTask,
+      coldStart: settings.gpu ? COLD_START.gpu : COLD_START.cpu,
     });
 
     this.notify = new Notify(this, 'Notify', {
@@ -122,5 +125,11 @@ export class PipelineStack extends Stack {
     out('SubscriptionsSecretArn', this.notify.subscriptions.secretArn, 'Webhook subscriptions (JSON array)');
     out('AlarmTopicArn', this.monitoring.topic.topicArn, 'Alarm notifications');
     out('ModelVersion', modelVersion, 'Model version stamped on new jobs');
+    // For the teardown procedure (docs/deploy.md): scale the worker to zero before `cdk destroy`.
+    out('WorkerClusterName', this.worker.cluster.clusterName, 'ECS cluster of the segment worker');
+    out('WorkerServiceName', this.worker.service.serviceName, 'ECS service of the segment worker');
+    if (this.worker.capacity) {
+      out('WorkerAutoScalingGroupName', this.worker.capacity.autoScalingGroup.autoScalingGroupName, 'GPU instances of the segment worker');
+    }
   }
 }

@@ -50,6 +50,14 @@ export interface PipelineSettings {
    * or `-c outputProfiles='[…]'`; checked at synth, set on ingest as GREENSCREEN_OUTPUT_PROFILES.
    */
   outputProfiles: OutputProfile[];
+  /**
+   * The uploads bucket's name. None (the default): CloudFormation generates a unique one, so a
+   * stack destroyed (its bucket retained) and deployed again gets a new bucket instead of failing
+   * on the old one's name.
+   */
+  bucketName: string | undefined;
+  /** Reserved concurrency of the ingest function (0: none, it shares the account's pool). */
+  ingestConcurrency: number;
 }
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -73,6 +81,8 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   logRetentionDays: 30,
   modelVersionFallback: 'unversioned',
   outputProfiles: [],
+  bucketName: undefined,
+  ingestConcurrency: 10,
 };
 
 /** What `node.tryGetContext` gives back: strings from `-c`, JSON values from cdk.json. */
@@ -114,6 +124,17 @@ function instanceType(read: ContextReader, key: string, fallback: string): strin
   const v = text(read, key) ?? fallback;
   if (!INSTANCE_TYPE.test(v)) {
     throw new SettingsError(`Expected context "${key}" to be an EC2 instance type such as g5.xlarge but received ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** S3 bucket naming rules (general purpose buckets), without the IP-address and reserved-suffix cases. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function bucketName(read: ContextReader): string | undefined {
+  const v = text(read, 'bucketName');
+  if (v !== undefined && (!BUCKET_NAME.test(v) || v.includes('..'))) {
+    throw new SettingsError(`Expected context "bucketName" to be an S3 bucket name (3-63 of a-z, 0-9, "." and "-") but received ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -166,6 +187,8 @@ export function readSettings(read: ContextReader): PipelineSettings {
     logRetentionDays: int(read, 'logRetentionDays', d.logRetentionDays, 1, 3653),
     modelVersionFallback: text(read, 'modelVersion') ?? d.modelVersionFallback,
     outputProfiles: profiles(read),
+    bucketName: bucketName(read),
+    ingestConcurrency: int(read, 'ingestConcurrency', d.ingestConcurrency, 0, 1000),
   };
   const { resultsTransitionDays: ia, resultsExpirationDays: expire } = settings;
   if (ia > 0 && ia < 30) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { RESOURCE_DEFAULTS } from '#core/resources';
-import { BacklogScaling } from '../../infra/lib/constructs/backlog-scaling.ts';
+import { BacklogScaling, COLD_START } from '../../infra/lib/constructs/backlog-scaling.ts';
 import { Ingest } from '../../infra/lib/constructs/ingest.ts';
 import { Network } from '../../infra/lib/constructs/network.ts';
 import { Notify } from '../../infra/lib/constructs/notify.ts';
@@ -100,6 +100,7 @@ export const scenarios = {
       queue: jobs.queue,
       maxTasks: settings.maxTasks,
       targetBacklogPerTask: settings.targetBacklogPerTask,
+      coldStart: settings.gpu ? COLD_START.gpu : COLD_START.cpu,
     });
     return stack;
   },

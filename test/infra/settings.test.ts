@@ -22,6 +22,8 @@ describe('readSettings', () => {
     [{ resultsTransitionDays: '0', resultsExpirationDays: '7' }, { resultsTransitionDays: 0, resultsExpirationDays: 7 }],
     [{ logRetentionDays: '90', presignSeconds: '900' }, { logRetentionDays: 90, presignSeconds: 900 }],
     [{ modelVersion: 'v3' }, { modelVersionFallback: 'v3' }],
+    [{}, { bucketName: undefined, ingestConcurrency: 10 }],
+    [{ bucketName: 'acme-photos.eu', ingestConcurrency: '0' }, { bucketName: 'acme-photos.eu', ingestConcurrency: 0 }],
   ])('reads %o from context (strings from -c, JSON values from cdk.json)', (context, expected) => {
     expect(from(context)).toMatchObject(expected);
   });
@@ -36,6 +38,8 @@ describe('readSettings', () => {
     [{ resultsTransitionDays: '7' }, 'Expected context "resultsTransitionDays" to be 0 or at least 30 (S3 Standard-IA minimum) but received 7'],
     [{ resultsTransitionDays: '60', resultsExpirationDays: '30' }, 'Expected context "resultsExpirationDays" (30) to be later than "resultsTransitionDays" (60)'],
     [{ logRetentionDays: '10' }, 'Expected context "logRetentionDays" to be one of 1, 3, 5, 7, 14, 30, 60, 90'],
+    [{ bucketName: 'Greenscreen_Uploads' }, 'Expected context "bucketName" to be an S3 bucket name (3-63 of a-z, 0-9, "." and "-") but received "Greenscreen_Uploads"'],
+    [{ ingestConcurrency: '-1' }, 'Expected context "ingestConcurrency" to be an integer from 0 to 1000 but received "-1"'],
   ])('rejects %o with a message naming the key', (context, message) => {
     expect(() => from(context)).toThrow(message);
   });

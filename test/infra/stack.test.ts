@@ -14,11 +14,11 @@ describe('pipeline stack', { timeout: SYNTH_TIMEOUT_MS }, () => {
     [s, noCard, cpuSpot] = await synthesiseAll([
       { scenario: 'app' },
       { scenario: 'appWithoutModelCard', arg: 'v7-from-context' },
-      { scenario: 'app', arg: { gpu: 'false', spot: 'true' } },
+      { scenario: 'app', arg: { gpu: 'false', spot: 'true', ingestConcurrency: '0' } },
     ]);
   }, FIRST_SYNTH_TIMEOUT_MS);
 
-  it('exports the bucket, queue URLs, ingest function ARN, Batch Operations role ARN, secret, topic and model version', () => {
+  it('exports the bucket, queue URLs, ingest function ARN, Batch Operations role ARN, secret, topic, model version and the worker names teardown needs', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     expect(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.Value]))).toEqual({
@@ -32,7 +32,27 @@ describe('pipeline stack', { timeout: SYNTH_TIMEOUT_MS }, () => {
       SubscriptionsSecretArn: s.ref('Notify/Subscriptions'),
       AlarmTopicArn: s.ref('Monitoring/Alarms'),
       ModelVersion: cardVersion,
+      WorkerClusterName: s.ref('Segment/Cluster'),
+      WorkerServiceName: s.att('Segment/Service', 'Name'),
+      WorkerAutoScalingGroupName: s.ref('Segment/GpuCapacity/Instances'),
     });
+    expect(Object.keys(cpuSpot.template.toJSON().Outputs as object)).not.toContain('WorkerAutoScalingGroupName');
+  });
+
+  it('reserves concurrency for ingest (default 10), so a bulk upload cannot take the account\'s Lambda concurrency; 0 reserves none', () => {
+    expect(s.props('Ingest/Handler/Function').ReservedConcurrentExecutions).toBe(10);
+    expect(cpuSpot.props('Ingest/Handler/Function').ReservedConcurrentExecutions).toBeUndefined();
+    expect(s.props('Notify/Handler/Function').ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('on delete keeps the uploads and access-log buckets and deletes everything else, the alarm topic\'s KMS key after 7 days', () => {
+    const retained = Object.entries(s.template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>)
+      .filter(([, r]) => r.DeletionPolicy === 'Retain')
+      .map(([id]) => id)
+      .sort();
+
+    expect(retained).toEqual([s.id('Storage/AccessLogs'), s.id('Storage/Uploads')].sort());
+    expect(s.props('Monitoring/TopicKey').PendingWindowInDays).toBe(7);
   });
 
   it('stamps jobs with the model version from models/tiramisu.card.json, without warnings', () => {

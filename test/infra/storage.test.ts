@@ -11,6 +11,7 @@ const VARIANTS = [
   { resultsTransitionDays: 90, resultsExpirationDays: 0 },
   { incomingExpirationDays: 14 },
   { resultsTransitionDays: 0, resultsExpirationDays: 0 },
+  { bucketName: 'acme-greenscreen-photos' },
 ];
 
 describe('Storage', { timeout: SYNTH_TIMEOUT_MS }, () => {
@@ -22,10 +23,11 @@ describe('Storage', { timeout: SYNTH_TIMEOUT_MS }, () => {
     variants = all.slice(1);
   }, FIRST_SYNTH_TIMEOUT_MS);
 
-  it('uploads bucket: unique per account and region, SSE-S3, no public access, not versioned, retained on delete', () => {
+  it('uploads bucket: a generated name (a redeploy after destroy gets a new bucket), SSE-S3, no public access, not versioned, retained on delete', () => {
     s.template.hasResource('AWS::S3::Bucket', {
       Properties: Match.objectLike({
-        BucketName: { 'Fn::Join': ['', ['greenscreen-uploads-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] },
+        LoggingConfiguration: Match.anyValue(),
+        BucketName: Match.absent(),
         BucketEncryption: SSE_S3,
         PublicAccessBlockConfiguration: ALL_PUBLIC_ACCESS_BLOCKED,
         VersioningConfiguration: Match.absent(),
@@ -33,6 +35,11 @@ describe('Storage', { timeout: SYNTH_TIMEOUT_MS }, () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+  });
+
+  it('-c bucketName fixes the uploads bucket name (and only that bucket)', () => {
+    expect(variants[4]!.props('Storage/Uploads').BucketName).toBe('acme-greenscreen-photos');
+    expect(variants[4]!.props('Storage/AccessLogs').BucketName).toBeUndefined();
   });
 
   it('uploads bucket logs server access to a separate, encrypted, private bucket that expires the logs', () => {

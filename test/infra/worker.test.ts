@@ -2,7 +2,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#core/config';
 import { MODEL_CARD_IN_IMAGE, REPO_ROOT } from '../../infra/lib/model-card.ts';
+import { COLD_START } from '../../infra/lib/constructs/backlog-scaling.ts';
 import { DEFAULT_SETTINGS } from '../../infra/lib/settings.ts';
+import { DEFAULT_HEARTBEAT_FILE } from '#segment/heartbeat';
 import { FIRST_SYNTH_TIMEOUT_MS, SYNTH_TIMEOUT_MS, type Synthesised, synthesiseAll } from './stack-fixture.ts';
 
 const ASG = 'Segment/GpuCapacity/Instances';
@@ -15,6 +17,12 @@ const environment = (s: Synthesised) =>
 const ssmParameterDefaults = (s: Synthesised) =>
   Object.values((s.template.toJSON().Parameters ?? {}) as Record<string, { Default?: string }>).map((p) => p.Default ?? '');
 const serviceName = (s: Synthesised) => s.att('Segment/Service', 'Name');
+const policies = (s: Synthesised) => s.resourcesOfType('AWS::ApplicationAutoScaling::ScalingPolicy');
+const alarmOf = (s: Synthesised, policyPath: string) =>
+  s.resourcesOfType('AWS::CloudWatch::Alarm').find(([, p]) => JSON.stringify(p.AlarmActions) === JSON.stringify([s.ref(policyPath)]))?.[1];
+const expressionOf = (alarm: Record<string, unknown> | undefined) =>
+  (alarm?.Metrics as { Expression?: string; ReturnData?: boolean }[]).find((m) => m.ReturnData !== false)?.Expression;
+
 
 let gpu: Synthesised;
 let spot: Synthesised;
@@ -51,7 +59,31 @@ describe('segment worker on GPU (default)', { timeout: SYNTH_TIMEOUT_MS }, () =>
       [ENV.executionProvider]: 'cuda',
       [ENV.batchSize]: String(DEFAULT_SETTINGS.batchSize),
       [ENV.modelCard]: MODEL_CARD_IN_IMAGE,
+      [ENV.heartbeatFile]: DEFAULT_HEARTBEAT_FILE,
     });
+  });
+
+  it('checks the heartbeat the worker loop refreshes (node healthcheck.ts every 30 s, 3 retries, 5 minutes to start)', () => {
+    expect(container(gpu).HealthCheck).toEqual({
+      Command: ['CMD', 'node', '/app/functions/segment/healthcheck.ts'],
+      Interval: 30,
+      Timeout: 5,
+      Retries: 3,
+      StartPeriod: 300,
+    });
+    expect(container(cpu).HealthCheck).toEqual(container(gpu).HealthCheck);
+  });
+
+  it.each([
+    ['GPU', () => gpu],
+    ['CPU (Fargate)', () => cpu],
+  ])('%s: the service is created after the cluster\'s capacity provider association (and deleted before it)', (_, variant) => {
+    const s = variant();
+    const [association] = s.resourcesOfType('AWS::ECS::ClusterCapacityProviderAssociations').map(([id]) => id);
+    const service = (s.template.toJSON().Resources as Record<string, { DependsOn?: string[] }>)[s.id('Segment/Service')]!;
+
+    expect(association).toBeDefined();
+    expect(service.DependsOn).toContain(association);
   });
 
   it('builds the image from functions/segment/Dockerfile (gpu target, linux/amd64) with the repository root as context', () => {
@@ -108,63 +140,70 @@ describe('segment worker on GPU (default)', { timeout: SYNTH_TIMEOUT_MS }, () =>
     });
   });
 
-  it('tracks backlog per task, (visible + in-flight jobs) / running tasks, with metric math in the policy', () => {
-    const queueName = [{ Name: 'QueueName', Value: gpu.att('Jobs/Queue', 'QueueName') }];
-
-    expect(gpu.props('Scaling/BacklogPerTask')).toMatchObject({
-      PolicyType: 'TargetTrackingScaling',
-      ScalingTargetId: gpu.ref('Scaling/Target'),
-      TargetTrackingScalingPolicyConfiguration: {
-        TargetValue: DEFAULT_SETTINGS.targetBacklogPerTask,
-        ScaleOutCooldown: 60,
-        ScaleInCooldown: 300,
-        CustomizedMetricSpecification: {
-          Metrics: [
-            { Id: 'visible', MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queueName } }, ReturnData: false },
-            { Id: 'inflight', MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesNotVisible', Dimensions: queueName } }, ReturnData: false },
-            {
-              Id: 'running',
-              MetricStat: {
-                Metric: {
-                  Namespace: 'ECS/ContainerInsights',
-                  MetricName: 'RunningTaskCount',
-                  Dimensions: [
-                    { Name: 'ClusterName', Value: gpu.ref('Segment/Cluster') },
-                    { Name: 'ServiceName', Value: serviceName(gpu) },
-                  ],
-                },
-              },
-              ReturnData: false,
-            },
-            { Id: 'backlogPerTask', Expression: '(visible + inflight) / IF(running > 0, running, 1)', ReturnData: true },
-          ],
-        },
-      },
-    });
+  it('scales with four step policies and no target tracking', () => {
+    expect(policies(gpu).map(([, p]) => p.PolicyType)).toEqual(['StepScaling', 'StepScaling', 'StepScaling', 'StepScaling']);
+    expect(policies(gpu).map(([id]) => id).sort()).toEqual(
+      ['Scaling/ScaleOutFromZero', 'Scaling/Target/ScaleOutOnBacklog/UpperPolicy', 'Scaling/Target/ShedOneTask/LowerPolicy', 'Scaling/Target/ScaleInWhenIdle/LowerPolicy']
+        .map((p) => gpu.id(p))
+        .sort(),
+    );
   });
 
-  it('adds the first task by step scaling when jobs wait and no task is wanted, and never scales in that way', () => {
-    const stepPolicies = gpu.resourcesOfType('AWS::ApplicationAutoScaling::ScalingPolicy').filter(([, p]) => p.PolicyType === 'StepScaling');
-
-    expect(stepPolicies.map(([id]) => id)).toEqual([gpu.id('Scaling/Target/ScaleOutFromZero/UpperPolicy')]);
-    expect(gpu.props('Scaling/Target/ScaleOutFromZero/UpperPolicy')).toMatchObject({
+  it('from zero starts exactly one task (ExactCapacity 1) when jobs wait and none is wanted, and waits out a GPU cold start', () => {
+    expect(gpu.props('Scaling/ScaleOutFromZero')).toMatchObject({
       ScalingTargetId: gpu.ref('Scaling/Target'),
-      StepScalingPolicyConfiguration: { AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] },
+      StepScalingPolicyConfiguration: { AdjustmentType: 'ExactCapacity', Cooldown: COLD_START.gpu.toSeconds(), StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] },
     });
-    expect(gpu.props('Scaling/Target/ScaleOutFromZero/UpperAlarm')).toMatchObject({
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-      EvaluationPeriods: 1,
-      AlarmActions: [gpu.ref('Scaling/Target/ScaleOutFromZero/UpperPolicy')],
-    });
-    const metrics = gpu.props('Scaling/Target/ScaleOutFromZero/UpperAlarm').Metrics as Record<string, unknown>[];
-    expect(metrics).toContainEqual(expect.objectContaining({ Expression: 'IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)', ReturnData: true }));
-    expect(metrics).toContainEqual(
-      expect.objectContaining({
-        Id: 'desired',
-        MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ Namespace: 'ECS/ContainerInsights', MetricName: 'DesiredTaskCount' }) }),
-      }),
+    const alarm = alarmOf(gpu, 'Scaling/ScaleOutFromZero');
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1 });
+    expect(expressionOf(alarm)).toBe('IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)');
+    expect(alarm!.Metrics).toContainEqual(
+      expect.objectContaining({ Id: 'desired', MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ Namespace: 'ECS/ContainerInsights', MetricName: 'DesiredTaskCount' }) }) }),
     );
+    expect(COLD_START.gpu.toMinutes()).toBeGreaterThanOrEqual(5);
+  });
+
+  it('then steps up on backlog per *running* task (0 while none runs), +1/+2/+4 at 1/2/4x the target, once per cold start', () => {
+    const T = DEFAULT_SETTINGS.targetBacklogPerTask;
+    const alarm = alarmOf(gpu, 'Scaling/Target/ScaleOutOnBacklog/UpperPolicy');
+
+    expect(gpu.props('Scaling/Target/ScaleOutOnBacklog/UpperPolicy').StepScalingPolicyConfiguration).toEqual({
+      AdjustmentType: 'ChangeInCapacity',
+      Cooldown: COLD_START.gpu.toSeconds(),
+      StepAdjustments: [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: T, ScalingAdjustment: 1 },
+        { MetricIntervalLowerBound: T, MetricIntervalUpperBound: 3 * T, ScalingAdjustment: 2 },
+        { MetricIntervalLowerBound: 3 * T, ScalingAdjustment: 4 },
+      ],
+    });
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: T, EvaluationPeriods: 2, DatapointsToAlarm: 2 });
+    expect(expressionOf(alarm)).toBe('IF(FILL(running, 0) > 0, (visible + inflight) / FILL(running, 1), 0)');
+    const ids = (alarm!.Metrics as { Id: string; MetricStat?: { Metric: { MetricName: string } } }[]).filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!.Metric.MetricName]);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        ['visible', 'ApproximateNumberOfMessagesVisible'],
+        ['inflight', 'ApproximateNumberOfMessagesNotVisible'],
+        ['running', 'RunningTaskCount'],
+      ]),
+    );
+  });
+
+  it('sheds one task after 10 minutes in which one fewer would still be under the target, and goes to zero after 15 idle minutes', () => {
+    const shed = alarmOf(gpu, 'Scaling/Target/ShedOneTask/LowerPolicy');
+    const idle = alarmOf(gpu, 'Scaling/Target/ScaleInWhenIdle/LowerPolicy');
+
+    expect(gpu.props('Scaling/Target/ShedOneTask/LowerPolicy').StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'ChangeInCapacity',
+      StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }],
+    });
+    expect(shed).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', Threshold: 0, EvaluationPeriods: 10, DatapointsToAlarm: 10 });
+    expect(expressionOf(shed)).toBe(`IF(FILL(running, 0) > 1 AND (visible + inflight) < (FILL(running, 0) - 1) * ${DEFAULT_SETTINGS.targetBacklogPerTask}, 0, 1)`);
+    expect(gpu.props('Scaling/Target/ScaleInWhenIdle/LowerPolicy').StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'PercentChangeInCapacity',
+      StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -100 }],
+    });
+    expect(idle).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', Threshold: 0, EvaluationPeriods: 15, DatapointsToAlarm: 15 });
+    expect(expressionOf(idle)).toBe('visible + inflight');
   });
 
   it('runs the instances in public subnets, behind a security group without inbound rules, when there is no NAT gateway', () => {
@@ -239,9 +278,8 @@ describe('segment worker variants', { timeout: SYNTH_TIMEOUT_MS }, () => {
     });
     cpu.template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
     expect(cpu.props('Scaling/Target')).toMatchObject({ MinCapacity: 0, MaxCapacity: DEFAULT_SETTINGS.maxTasks });
-    expect(cpu.resourcesOfType('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p.PolicyType).sort()).toEqual([
-      'StepScaling',
-      'TargetTrackingScaling',
-    ]);
+    expect(policies(cpu).map(([, p]) => p.PolicyType)).toEqual(['StepScaling', 'StepScaling', 'StepScaling', 'StepScaling']);
+    expect((cpu.props('Scaling/ScaleOutFromZero').StepScalingPolicyConfiguration as { Cooldown: number }).Cooldown).toBe(COLD_START.cpu.toSeconds());
+    expect((cpu.props('Scaling/Target/ScaleOutOnBacklog/UpperPolicy').StepScalingPolicyConfiguration as { Cooldown: number }).Cooldown).toBe(COLD_START.cpu.toSeconds());
   });
 });

@@ -1,23 +1,47 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** Jobs in the system per running task; while tasks start (running = 0) the divisor is 1. */
-export const BACKLOG_PER_TASK_EXPRESSION = '(visible + inflight) / IF(running > 0, running, 1)';
-/** 1 when jobs wait and the service wants no task at all: the one case target tracking cannot handle. */
+/**
+ * Jobs in the system (waiting + in progress) per *running* task; 0 while no task runs, so tasks that
+ * are still starting never count as capacity and never make the fleet look overloaded.
+ */
+export const BACKLOG_PER_TASK_EXPRESSION = 'IF(FILL(running, 0) > 0, (visible + inflight) / FILL(running, 1), 0)';
+/** 1 when jobs wait and the service wants no task at all: the one case a backlog ratio cannot see. */
 export const JOBS_WAITING_AT_ZERO_EXPRESSION = 'IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)';
+/** 0 when one task fewer would still be under the target (and one would remain); else 1. */
+export const CAN_SHED_A_TASK_EXPRESSION = 'IF(FILL(running, 0) > 1 AND (visible + inflight) < (FILL(running, 0) - 1) * TARGET, 0, 1)';
+/** Jobs in the system (waiting + in progress): 0 means nothing to do. */
+export const JOBS_IN_SYSTEM_EXPRESSION = 'visible + inflight';
+
+/**
+ * From a launch request to a task taking jobs, estimated (no AWS account measured it; see
+ * docs/deploy.md, Scaling): GPU, a g5.xlarge boots the ECS GPU AMI and registers (2–3 min), pulls
+ * the CUDA image (several GB: 2–3 min) and loads the model (under a minute), so about 6 minutes;
+ * CPU, Fargate provisions a task and pulls the slim image in about a minute. Each scale-out waits at
+ * least this long before it adds again, so one photo starts one machine.
+ */
+export const COLD_START = { gpu: Duration.minutes(6), cpu: Duration.minutes(2) } as const;
+
+/** Minutes without a job before the service goes to zero tasks. */
+export const IDLE_MINUTES_TO_ZERO = 15;
+/** Minutes the fleet must be oversized before one task is removed. */
+export const OVERSIZED_MINUTES_TO_SHED = 10;
 
 export interface BacklogScalingProps {
   cluster: ecs.ICluster;
   service: ecs.BaseService;
   queue: sqs.IQueue;
   maxTasks: number;
-  /** Jobs (waiting + in progress) one task should have; above it another task starts. */
+  /** Jobs (waiting + in progress) one running task should have; above it another task starts. */
   targetBacklogPerTask: number;
+  /** How long a new task takes to run (COLD_START.gpu or .cpu): the scale-out cooldown. */
+  coldStart: Duration;
 }
 
 /** Container Insights service metrics (the cluster has Container Insights enabled). */
@@ -35,25 +59,28 @@ export function serviceTaskMetric(
 }
 
 /**
- * Scales the worker service on the jobs queue, from zero and back to zero.
+ * Scales the worker service on the jobs queue, from zero and back to zero, with four step policies
+ * (all metric math in the alarms: no Lambda publishing a custom metric):
  *
- * 1. Target tracking on backlog per task = (visible + in-flight jobs) / running tasks, the
- *    AWS-recommended metric for queue workers, computed with metric math in the policy itself
- *    (no Lambda publishing a custom metric). In-flight jobs count so that a fleet that keeps up
- *    (nothing visible, everything in progress) is not scaled in under its own feet; when the
- *    queue is empty the metric is 0 and the service scales in to 0 (after AAS's 15 low minutes).
- *    While tasks are still starting (desired >= 1, running = 0) the divisor is 1, so a large
- *    backlog at a cold start asks for several tasks at once instead of one boot cycle per step.
- * 2. Target tracking cannot leave zero (it multiplies the current capacity), so a step policy
- *    adds the first task when jobs are waiting and the service's desired count is 0. Once desired
- *    is 1 its alarm clears; it never scales in.
+ * 1. ScaleOutFromZero: jobs wait and the service wants no task -> exactly 1 task (ExactCapacity, so
+ *    a repeated alarm can never ask for a second one while the first still boots).
+ * 2. ScaleOutOnBacklog: backlog per *running* task, (visible + in-flight) / running, above the
+ *    target -> +1, above twice the target -> +2, above four times -> +4 (up to maxTasks). While no
+ *    task runs the metric is 0, so a cold start never asks for more than the first task; and the
+ *    cooldown is the cold start, so a task that is still starting is not asked for again. In-flight
+ *    jobs count so that a fleet that keeps up (nothing visible, all in progress) is not scaled in.
+ * 3. ShedOneTask: one task fewer would still be under the target, for 10 minutes -> -1.
+ * 4. ScaleInWhenIdle: no job waiting or in progress for 15 minutes -> 0 tasks.
  *
  * The ECS capacity provider then launches (and later removes) the GPU instances the tasks need.
  */
 export class BacklogScaling extends Construct {
   readonly target: appscaling.ScalableTarget;
-  readonly backlogPerTask: appscaling.CfnScalingPolicy;
-  readonly scaleOutFromZero: appscaling.StepScalingPolicy;
+  readonly scaleOutFromZero: appscaling.StepScalingAction;
+  readonly jobsWaitingAtZero: cloudwatch.Alarm;
+  readonly scaleOutOnBacklog: appscaling.StepScalingPolicy;
+  readonly shedOneTask: appscaling.StepScalingPolicy;
+  readonly scaleInWhenIdle: appscaling.StepScalingPolicy;
 
   constructor(scope: Construct, id: string, props: BacklogScalingProps) {
     super(scope, id);
@@ -79,83 +106,92 @@ export class BacklogScaling extends Construct {
     });
     this.target.node.addDependency(props.service);
 
-    const queueDimension = [{ name: 'QueueName', value: props.queue.queueName }];
-    const serviceDimensions = [
-      { name: 'ClusterName', value: props.cluster.clusterName },
-      { name: 'ServiceName', value: props.service.serviceName },
-    ];
-    this.backlogPerTask = new appscaling.CfnScalingPolicy(this, 'BacklogPerTask', {
-      policyName: `${stack.stackName}-segment-backlog-per-task`,
-      policyType: 'TargetTrackingScaling',
-      scalingTargetId: this.target.scalableTargetId,
-      targetTrackingScalingPolicyConfiguration: {
-        targetValue: props.targetBacklogPerTask,
-        scaleOutCooldown: 60,
-        scaleInCooldown: 300,
-        customizedMetricSpecification: {
-          metrics: [
-            {
-              id: 'visible',
-              metricStat: {
-                metric: { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: queueDimension },
-                stat: 'Sum',
-              },
-              returnData: false,
-            },
-            {
-              id: 'inflight',
-              metricStat: {
-                metric: { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesNotVisible', dimensions: queueDimension },
-                stat: 'Sum',
-              },
-              returnData: false,
-            },
-            {
-              id: 'running',
-              metricStat: {
-                metric: { namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: serviceDimensions },
-                stat: 'Average',
-              },
-              returnData: false,
-            },
-            {
-              id: 'backlogPerTask',
-              expression: BACKLOG_PER_TASK_EXPRESSION,
-              label: 'Jobs per running task',
-              returnData: true,
-            },
-          ],
-        },
-      },
-    });
+    const oneMinute = Duration.minutes(1);
+    const visible = props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: oneMinute });
+    const inflight = props.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: oneMinute });
+    const running = serviceTaskMetric('RunningTaskCount', props);
+    const T = props.targetBacklogPerTask;
 
-    const visible = props.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
-    this.scaleOutFromZero = this.target.scaleOnMetric('ScaleOutFromZero', {
+    // ExactCapacity 1 with only an upper alarm: scaleOnMetric would add a lower alarm whose
+    // "exact capacity 0" would stop the service whenever no job waits at zero.
+    this.scaleOutFromZero = new appscaling.StepScalingAction(this, 'ScaleOutFromZero', {
+      scalingTarget: this.target,
+      adjustmentType: appscaling.AdjustmentType.EXACT_CAPACITY,
+      cooldown: props.coldStart,
+    });
+    this.scaleOutFromZero.addAdjustment({ lowerBound: 0, adjustment: 1 });
+    this.jobsWaitingAtZero = new cloudwatch.Alarm(this, 'JobsWaitingAtZero', {
+      alarmDescription: 'Jobs wait and the segment service wants no task: start exactly one',
       metric: new cloudwatch.MathExpression({
         expression: JOBS_WAITING_AT_ZERO_EXPRESSION,
         usingMetrics: { visible, desired: serviceTaskMetric('DesiredTaskCount', props) },
         label: 'Jobs waiting while no task is wanted',
-        period: Duration.minutes(1),
+        period: oneMinute,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.jobsWaitingAtZero.addAlarmAction(new cloudwatchActions.ApplicationScalingAction(this.scaleOutFromZero));
+
+    this.scaleOutOnBacklog = this.target.scaleOnMetric('ScaleOutOnBacklog', {
+      metric: BacklogScaling.backlogPerTaskMetric(props),
+      adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+      scalingSteps: [
+        { upper: T, change: 0 },
+        { lower: T, change: +1 },
+        { lower: 2 * T, change: +2 },
+        { lower: 4 * T, change: +4 },
+      ],
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      cooldown: props.coldStart,
+    });
+
+    this.shedOneTask = this.target.scaleOnMetric('ShedOneTask', {
+      metric: new cloudwatch.MathExpression({
+        expression: CAN_SHED_A_TASK_EXPRESSION.replace('TARGET', String(T)),
+        usingMetrics: { visible, inflight, running },
+        label: 'Could one task fewer keep up (0 = yes)',
+        period: oneMinute,
       }),
       adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      // Only the upper alarm is created: an interval with change 0 has no alarm.
       scalingSteps: [
-        { upper: 0, change: 0 },
-        { lower: 1, change: +1 },
+        { upper: 0, change: -1 },
+        { lower: 1, change: 0 },
       ],
-      evaluationPeriods: 1,
-      cooldown: Duration.minutes(2),
+      evaluationPeriods: OVERSIZED_MINUTES_TO_SHED,
+      datapointsToAlarm: OVERSIZED_MINUTES_TO_SHED,
+      cooldown: Duration.minutes(5),
+    });
+
+    this.scaleInWhenIdle = this.target.scaleOnMetric('ScaleInWhenIdle', {
+      metric: new cloudwatch.MathExpression({
+        expression: JOBS_IN_SYSTEM_EXPRESSION,
+        usingMetrics: { visible, inflight },
+        label: 'Jobs waiting or in progress',
+        period: oneMinute,
+      }),
+      adjustmentType: appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+      scalingSteps: [
+        { upper: 0, change: -100 },
+        { lower: 1, change: 0 },
+      ],
+      evaluationPeriods: IDLE_MINUTES_TO_ZERO,
+      datapointsToAlarm: IDLE_MINUTES_TO_ZERO,
+      cooldown: Duration.minutes(5),
     });
   }
 
-  /** For the dashboard: the expression the target tracking policy holds at targetBacklogPerTask. */
+  /** The backlog per running task: ScaleOutOnBacklog's metric, also on the dashboard. */
   static backlogPerTaskMetric(target: Pick<BacklogScalingProps, 'cluster' | 'service' | 'queue'>): cloudwatch.MathExpression {
     const oneMinute = { period: Duration.minutes(1) };
     return new cloudwatch.MathExpression({
       expression: BACKLOG_PER_TASK_EXPRESSION,
       usingMetrics: {
-        visible: target.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Sum', ...oneMinute }),
-        inflight: target.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Sum', ...oneMinute }),
+        visible: target.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...oneMinute }),
+        inflight: target.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', ...oneMinute }),
         running: serviceTaskMetric('RunningTaskCount', target),
       },
       label: 'Jobs per running task',

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -55,9 +55,13 @@ export class Monitoring extends Construct {
 
     // SSE for the topic needs a customer managed key: CloudWatch cannot publish to a topic
     // encrypted with the AWS managed aws/sns key (it may not use that key).
+    // Deleted with the stack (after KMS's shortest waiting period, 7 days): it encrypts only the
+    // alarm topic's messages, which go with the topic. CDK's default would retain it at $1/month.
     const key = new kms.Key(this, 'TopicKey', {
       description: 'Greenscreen alarm topic encryption',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
 

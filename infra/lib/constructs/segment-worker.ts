@@ -1,4 +1,4 @@
-import { Aws, Duration, IgnoreMode, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Aws, Duration, IgnoreMode, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -9,7 +9,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#core/config';
 import { BACKGROUNDS_PREFIX, INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
+import { DEFAULT_HEARTBEAT_FILE } from '#segment/heartbeat';
 import { MODEL_CARD_IN_IMAGE, REPO_ROOT } from '../model-card.ts';
+import { listUnderPrefixes, sqsStatement } from '../grants.ts';
 import { acknowledgePrefixScopedObjects } from '../nag.ts';
 import type { PipelineSettings } from '../settings.ts';
 import { GpuCapacity } from './gpu-capacity.ts';
@@ -20,6 +22,20 @@ export const METRICS_SERVICE = 'segment';
 
 /** Long enough to finish the batch in flight and hand the rest back to the queue after SIGTERM. */
 export const STOP_TIMEOUT = Duration.seconds(120);
+
+/**
+ * The container health check (functions/segment/heartbeat.ts): the heartbeat file must be fresh.
+ * Three failures 30 s apart mark the task unhealthy and ECS replaces it; the start period (ECS's
+ * longest, 5 minutes) covers loading the model and creating the CUDA session before the first beat.
+ * The Dockerfile's HEALTHCHECK says the same (test/infra/dockerfile.test.ts keeps them equal).
+ */
+export const HEALTH_CHECK = {
+  command: ['CMD', 'node', '/app/functions/segment/healthcheck.ts'],
+  interval: Duration.seconds(30),
+  timeout: Duration.seconds(5),
+  retries: 3,
+  startPeriod: Duration.minutes(5),
+} as const;
 
 /** GPU task size: fits one 4 vCPU / 16 GiB single-GPU host (g5/g6/g4dn.xlarge) with room for the agent. */
 const GPU_TASK_CPU = 3072;
@@ -101,7 +117,9 @@ export class SegmentWorker extends Construct {
         [ENV.executionProvider]: props.gpu ? 'cuda' : 'cpu',
         [ENV.batchSize]: String(props.batchSize),
         [ENV.modelCard]: MODEL_CARD_IN_IMAGE,
+        [ENV.heartbeatFile]: DEFAULT_HEARTBEAT_FILE,
       },
+      healthCheck: { ...HEALTH_CHECK, command: [...HEALTH_CHECK.command] },
       ...(props.gpu ? { gpuCount: 1, cpu: GPU_TASK_CPU, memoryReservationMiB: GPU_TASK_MEMORY_RESERVATION_MIB } : {}),
     });
     Validations.of(this.taskDefinition).acknowledge({
@@ -153,13 +171,19 @@ export class SegmentWorker extends Construct {
         capacityProviderStrategies: [{ capacityProvider: props.spot ? 'FARGATE_SPOT' : 'FARGATE', weight: 1 }],
       });
     }
+    dependOnCapacityProviderAssociation(this.cluster, this.service);
   }
 
-  /** Least privilege for the task role: read uploads, write results, consume jobs, send events. */
+  /**
+   * Least privilege for the task role, exactly the worker's rows of infra/lib/access-contract.ts:
+   * consume jobs, send events, read uploads and backgrounds, read and write results, and list
+   * those three prefixes so that a missing key reads as 404 (a deleted upload, a missing
+   * background, no result yet), which the code takes as an answer, rather than 403.
+   */
   private grantWork(props: SegmentWorkerProps): void {
     const role = this.taskDefinition.taskRole;
-    props.jobsQueue.grantConsumeMessages(role);
-    props.eventsQueue.grantSendMessages(role);
+    role.addToPrincipalPolicy(sqsStatement('ConsumeJobs', props.jobsQueue, ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']));
+    role.addToPrincipalPolicy(sqsStatement('SendEvents', props.eventsQueue, ['sqs:SendMessage']));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadUploads',
@@ -183,6 +207,7 @@ export class SegmentWorker extends Construct {
         resources: [props.bucket.arnForObjects(`${RESULTS_PREFIX}*`)],
       }),
     );
+    role.addToPrincipalPolicy(listUnderPrefixes('TellMissingKeys', props.bucket, [INPUT_PREFIX, BACKGROUNDS_PREFIX, RESULTS_PREFIX]));
     acknowledgePrefixScopedObjects(
       role,
       props.bucket,
@@ -197,4 +222,25 @@ export class SegmentWorker extends Construct {
       });
     }
   }
+}
+
+/**
+ * A service whose capacity provider strategy names a provider must be created after the cluster's
+ * AWS::ECS::ClusterCapacityProviderAssociations, or CloudFormation may create it first and fail
+ * ("capacity provider … is not associated with the cluster"), and delete the association before
+ * the service on teardown. CDK creates the association in an aspect at synth (priority MUTATING),
+ * so the dependency is added by an aspect that runs after it (DEFAULT), for GPU and Fargate alike.
+ */
+function dependOnCapacityProviderAssociation(cluster: ecs.Cluster, service: ecs.BaseService): void {
+  Aspects.of(cluster).add(
+    {
+      visit(node) {
+        if (node !== cluster) return;
+        for (const child of cluster.node.children) {
+          if (child instanceof ecs.CfnClusterCapacityProviderAssociations) service.node.addDependency(child);
+        }
+      },
+    },
+    { priority: AspectPriority.DEFAULT },
+  );
 }
