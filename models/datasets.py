@@ -70,12 +70,20 @@ def spec(name: str) -> DatasetSpec:
     return REGISTRY[name]
 
 
-def _image_path(root: Path, i: str) -> Path:
-    for ext in (".jpg", ".png", ".jpeg"):
-        p = root / "images" / f"{i}{ext}"
+def _find(root: Path, folder: str, i: str, exts=(".jpg", ".png", ".jpeg", ".webp")) -> Optional[Path]:
+    """<root>/<folder>/<i>.<ext> for the first extension that exists (packed copies are WebP)."""
+    for ext in exts:
+        p = root / folder / f"{i}{ext}"
         if p.exists():
             return p
-    raise FileNotFoundError(f"Expected {root}/images/{i}.jpg or .png but neither exists")
+    return None
+
+
+def _image_path(root: Path, i: str) -> Path:
+    p = _find(root, "images", i)
+    if p is None:
+        raise FileNotFoundError(f"Expected {root}/images/{i}.jpg, .png or .webp but none exists")
+    return p
 
 
 def _resize(img: Image.Image, size: Tuple[int, int], resample) -> Image.Image:
@@ -84,17 +92,20 @@ def _resize(img: Image.Image, size: Tuple[int, int], resample) -> Image.Image:
 
 def load_resized(root: Path, i: str, long_side: int, with_ignore: bool) -> Sample:
     img = Image.open(_image_path(root, i)).convert("RGB")
-    mask = Image.open(root / "masks" / f"{i}.png").convert("L")
+    mask_path = _find(root, "masks", i, (".png", ".webp"))
+    if mask_path is None:
+        raise FileNotFoundError(f"Expected {root}/masks/{i}.png (or .webp) but neither exists")
+    mask = Image.open(mask_path).convert("L")
     if img.size != mask.size:
-        raise ValueError(f"Expected mask {root}/masks/{i}.png of size {img.size} but received {mask.size}")
+        raise ValueError(f"Expected mask {mask_path} of size {img.size} but received {mask.size}")
     w, h = img.size
     scale = long_side / max(w, h)  # as served: small photos are enlarged too
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     t_img = torch.from_numpy(np.asarray(_resize(img, size, Image.BILINEAR)).copy()).permute(2, 0, 1).contiguous()
     t_mask = torch.from_numpy(np.asarray(_resize(mask, size, Image.BILINEAR)).copy())[None].contiguous()
     ign = None
-    ign_path = root / "ignore" / f"{i}.png"
-    if with_ignore and ign_path.exists():
+    ign_path = _find(root, "ignore", i, (".png", ".webp")) if with_ignore else None
+    if ign_path is not None:
         g = _resize(Image.open(ign_path).convert("L"), size, Image.BILINEAR)
         ign = torch.from_numpy(np.asarray(g) > 0)[None].contiguous()
     return Sample(i, t_img, t_mask, ign)
@@ -132,10 +143,10 @@ def load_split(data: Path, name: str, split: str, long_side: int, cache_dir: Pat
 
 
 def load_cutouts(data: Path, cache_dir: Path) -> List[Sample]:
-    """`cutouts/images/*.png` (RGBA) as samples whose mask is the alpha channel."""
+    """`cutouts/images/*.png` (or .webp; RGBA) as samples whose mask is the alpha channel."""
     cache = cache_dir / "cutouts.pt"
     root = data / CUTOUTS[0] / "images"
-    names = sorted(p.name for p in root.glob("*.png"))
+    names = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".png", ".webp"))  # RGBA
     if cache.exists():
         stored = torch.load(cache, weights_only=False)
         if [d[0] for d in stored] == names:
@@ -153,7 +164,7 @@ def load_cutouts(data: Path, cache_dir: Path) -> List[Sample]:
 def load_backgrounds(data: Path, cache_dir: Path) -> List[torch.Tensor]:
     cache = cache_dir / "backgrounds.pt"
     root = data / BACKGROUNDS[0] / "images"
-    names = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    names = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
     if cache.exists():
         stored = torch.load(cache, weights_only=False)
         if stored["names"] == names:
