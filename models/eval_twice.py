@@ -20,19 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from runtime import ensure_allocator_env
-from data import normalise_uint8, pad_to_multiple
 from datasets import load_split
-from export import load
+from infer import open_checkpoint, probability as prob
 from train import HERE, ROOT, geomean
 
 MERGES = ("once", "twice-only", "max", "mean")
-
-
-@torch.no_grad()
-def prob(net, img: torch.Tensor, multiple: int) -> torch.Tensor:
-    x, h, w = pad_to_multiple(normalise_uint8(img)[None], multiple)
-    return torch.sigmoid(net(x.contiguous(memory_format=torch.channels_last)))[0, 0, :h, :w]
 
 
 def main(argv=None):
@@ -44,12 +36,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    if argv is None:
-        ensure_allocator_env()
-    torch.set_num_threads(args.threads)
-    net, state = load(args.checkpoint)
-    net = net.to(memory_format=torch.channels_last)
-    multiple, size = net.cfg.size_multiple, int(state.get("long_side") or 320)
+    net, _, size, multiple = open_checkpoint(args.checkpoint, args.threads, argv is None)
     out = {"checkpoint": str(args.checkpoint), "longSide": size, "sets": {}}
     ms = {"once": [], "twice": []}
     for key in args.sets:

@@ -15,17 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from data import normalise_uint8, pad_to_multiple
 from datasets import load_backgrounds, load_split
-from export import load
-from runtime import ensure_allocator_env
+from infer import open_checkpoint, probability
 from train import HERE, ROOT, _grid
-
-
-@torch.no_grad()
-def marked(net, img: torch.Tensor, multiple: int) -> np.ndarray:
-    x, h, w = pad_to_multiple(normalise_uint8(img)[None], multiple)
-    return torch.sigmoid(net(x.contiguous(memory_format=torch.channels_last)))[0, 0, :h, :w].numpy()
 
 
 def resized(img: torch.Tensor, long_side: int) -> torch.Tensor:
@@ -44,19 +36,14 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    if argv is None:
-        ensure_allocator_env()
-    torch.set_num_threads(args.threads)
-    net, state = load(args.checkpoint)
-    net = net.to(memory_format=torch.channels_last)
-    size, multiple = int(state.get("long_side") or 320), net.cfg.size_multiple
+    net, state, size, multiple = open_checkpoint(args.checkpoint, args.threads, argv is None)
     photos = [("backgrounds", resized(b, size)) for b in load_backgrounds(args.data, HERE / ".cache")]
     for split in ("train", "val"):
         frames = load_split(args.data, "camvid", split, size, HERE / ".cache")
         photos += [(f"camvid/{split}/{s.id}", s.image) for s in frames if not (s.mask > 8).any()]
     rows = []
     for name, img in photos:
-        prob = marked(net, img, multiple)
+        prob = probability(net, img, multiple).numpy()
         rows.append((float((prob >= 0.5).mean()), name, img, prob))
     report = {}
     for group in ("backgrounds", "camvid"):

@@ -3,22 +3,10 @@
  * every --help, and the run's summary naming how many photos failed and why.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COMMANDS, main } from '../../../functions/cli/main.ts';
+import { COMMANDS } from '../../../functions/cli/main.ts';
 import { EXIT, photosExit, signalExit } from '../../../functions/cli/exit-codes.ts';
 import { formatRunSummary, type RunSummary } from '../../../functions/cli/run.ts';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { cli } from '#test/cli';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -10,21 +10,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PipelineError, StorageError } from '#core/errors';
 import { commandHelp } from '../../../functions/cli/args.ts';
 import { describeError } from '../../../functions/cli/errors.ts';
-import { COMMANDS, main } from '../../../functions/cli/main.ts';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { COMMANDS } from '../../../functions/cli/main.ts';
+import { cli } from '#test/cli';
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
