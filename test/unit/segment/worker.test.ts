@@ -11,23 +11,12 @@ import { createLogger } from '#core/logger';
 import { systemClock, type JobQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { InferenceBatcher } from '#segment/inference';
-import type { ModelCard } from '#segment/model-card';
+import { TEST_CARD } from '#test/model-card';
 import type { ModelSession } from '#segment/model';
 import { SegmentWorker } from '#segment/worker';
 import { InMemoryObjectStore } from '#test/fakes';
 
-const CARD: ModelCard = {
-  name: 'tiramisu',
-  version: 'test',
-  architecture: 'test',
-  preset: 'test',
-  file: 'none.onnx',
-  sha256: '0'.repeat(64),
-  parameters: 1,
-  input: { name: 'image', layout: 'NCHW', colorSpace: 'sRGB', longSide: 64, sizeMultiple: 32, mean: [0, 0, 0], std: [1, 1, 1], padValue: 0 },
-  output: { name: 'mask', activation: 'sigmoid' },
-  threshold: 0.5,
-};
+const CARD = TEST_CARD;
 
 /** A model session that holds every batch until `open()` is called. */
 function gatedSession() {
