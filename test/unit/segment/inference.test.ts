@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { extractProbability, InferenceBatcher, preprocess } from '#segment/inference';
-import type { ModelCard } from '#segment/model-card';
 import type { ModelSession } from '#segment/model';
+import { testCard } from '#test/model-card';
 
-const card = {
-  name: 'tiramisu',
-  version: 't',
-  architecture: 'x',
-  preset: 'compact',
-  file: 'x.onnx',
-  sha256: '0'.repeat(64),
-  parameters: 1,
-  input: { name: 'image', layout: 'NCHW', colorSpace: 'sRGB', longSide: 320, sizeMultiple: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], padValue: 0 },
-  output: { name: 'probability', activation: 'sigmoid' },
-  threshold: 0.5,
-} as ModelCard;
+const card = testCard({ version: 't', input: { longSide: 320, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
 
 describe('preprocess', () => {
   it('normalises with the card mean/std and pads with padValue', async () => {

@@ -12,29 +12,18 @@ import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { jobIdFor } from '#core/results';
 import { RESULT_METADATA, staleIndexEtag, staleIndexKey } from '#core/results';
 import { InferenceBatcher } from '#segment/inference';
-import type { ModelCard } from '#segment/model-card';
 import type { ModelSession } from '#segment/model';
 import { processJob, type ProcessDeps } from '#segment/process-job';
 import { InMemoryObjectStore } from '#test/fakes';
 import { InMemoryJobQueue } from '#test/queues';
+import { testCard } from '#test/model-card';
 
 const BUCKET = 'greenscreen-uploads';
 const SOURCE_KEY = 'incoming/portrait.jpg';
 const RESULT_KEY = `results/${SOURCE_KEY}/result.json`;
 const clock: Clock = { now: () => new Date('2026-02-03T04:05:06Z') };
 
-const card = {
-  name: 'tiramisu',
-  version: 'm1',
-  architecture: 'x',
-  preset: 'compact',
-  file: 'x.onnx',
-  sha256: '0'.repeat(64),
-  parameters: 1,
-  input: { name: 'image', layout: 'NCHW', colorSpace: 'sRGB', longSide: 64, sizeMultiple: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], padValue: 0 },
-  output: { name: 'probability', activation: 'sigmoid' },
-  threshold: 0.5,
-} as ModelCard;
+const card = testCard({ version: 'm1', input: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
 
 /** A model that calls everything foreground (the commit protocol is what is under test). */
 const session: ModelSession = {
