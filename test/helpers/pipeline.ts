@@ -8,6 +8,7 @@ import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { ObjectNotFoundError } from '#core/errors';
+import { listAll } from '#core/listing';
 import type { ObjectStore } from '#core/ports';
 import { resultPrefix } from '#core/results';
 import type { JobEvent, JobResult, SegmentJob } from '#core/types';
@@ -124,13 +125,9 @@ export async function auditRun(stack: LocalStack, keys: readonly string[]): Prom
 
     // Result sets: one job folder (results/<key>/<jobId>/), the one result.json names.
     const folders = new Set<string>();
-    for (let token: string | undefined, first = true; first || token; first = false) {
-      const page = await store.list(bucket, prefix, token);
-      for (const o of page.objects) {
-        const m = /^([0-9a-f]{32})\/(mask|cutout)\.png$/.exec(o.key.slice(prefix.length));
-        if (m) folders.add(m[1]!);
-      }
-      token = page.nextToken;
+    for (const o of await listAll(store, bucket, prefix)) {
+      const m = /^([0-9a-f]{32})\/(mask|cutout)\.png$/.exec(o.key.slice(prefix.length));
+      if (m) folders.add(m[1]!);
     }
     const deliveries = byKey.get(key) ?? [];
     if (folders.size > 1 || new Set(deliveries.map((d) => d.webhookId)).size > 1) audit.duplicates.push(key);
