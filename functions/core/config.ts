@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { formatIssues } from './issues.ts';
 import { parseProfiles } from './output-options.ts';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from './resources.ts';
 
@@ -104,9 +105,7 @@ export const notifyConfigSchema = awsSchema.extend({
 export function parseConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i: z.ZodIssue) => `${i.path.join('.')}: ${i.message}`)
-      .join('; ');
+    const problems = formatIssues(parsed.error);
     throw new ConfigError(`Invalid configuration: ${problems}`, { cause: parsed.error });
   }
   return parsed.data;

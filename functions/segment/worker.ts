@@ -4,6 +4,7 @@
  * what is in flight without taking more.
  */
 import { toPipelineError } from '#core/errors';
+import { formatIssues } from '#core/issues';
 import type { Logger } from '#core/logger';
 import type { JobQueue, ReceivedMessage } from '#core/ports';
 import { segmentJobSchema } from '#core/messages';
@@ -173,7 +174,7 @@ export class SegmentWorker {
     try {
       const parsed = segmentJobSchema.safeParse(job);
       if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        const problems = formatIssues(parsed.error);
         this.logger.error('malformed job message; leaving it for the DLQ', { stage: 'receive', messageId: m.messageId, error: problems });
         return;
       }
