@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { formatIssues } from './issues.ts';
+import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from './limits.ts';
 import { parseProfiles } from './output-options.ts';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from './resources.ts';
 
@@ -33,10 +34,9 @@ export const ENV = {
   heartbeatFile: 'GREENSCREEN_HEARTBEAT_FILE',
 } as const;
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+export { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES };
 /** See functions/segment/priority.ts. */
 export const DEFAULT_CODEC_NICE = 10;
-export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
 
 const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
 const boolFromEnv = z
