@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PipelineError } from '#core/errors';
 import { OPTION_NAMES, parseProfiles, resolveOutputSpec, type OptionStrings, type OutputProfile } from '#core/output-options';
 import { ENV } from '#core/config';
-import { BACKGROUNDS_PREFIX, INPUT_PREFIX } from '#core/resources';
+import { BACKGROUNDS_PREFIX, DEFAULT_ENDPOINT, INPUT_PREFIX } from '#core/resources';
 import { exposureWarning } from '#local/listen';
 import { watchForStop } from '#local/lifetime';
 import type { ExecutionProviderChoice } from '#segment/model';
@@ -26,7 +26,6 @@ import { ensureOutDir, keySegment, OutDirError } from './files.ts';
 import { Progress } from './progress.ts';
 import { localSubscriptions } from './subscriptions.ts';
 
-const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 const DEFAULT_DATA_DIR = '.greenscreen/dev';
 const PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
 

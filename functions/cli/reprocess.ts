@@ -16,7 +16,7 @@ import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
 import { DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
 import { ConfigError, PipelineError } from '#core/errors';
 import { systemClock } from '#core/ports';
-import { RESOURCE_DEFAULTS } from '#core/resources';
+import { DEFAULT_ENDPOINT, RESOURCE_DEFAULTS } from '#core/resources';
 import type { SegmentJob } from '#core/types';
 import { STACK_OUTPUTS, stackOutputs } from '#reprocess/adapters/cloudformation-outputs';
 import { S3ControlBatchJobs } from '#reprocess/adapters/s3-control-batch-jobs';
@@ -36,7 +36,6 @@ export const REPROCESS_ENV = {
   functionArn: 'GREENSCREEN_INGEST_FUNCTION_ARN',
 } as const;
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 /** The CDK stack's name (infra/lib/pipeline-app.ts STACK_NAME). */
 export const DEFAULT_STACK = 'Greenscreen';
 export const DEFAULT_CHECKPOINT_DIR = '.greenscreen/reprocess';
