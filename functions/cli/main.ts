@@ -382,11 +382,11 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   if (warning) process.stderr.write(`${warning}\n`);
 
   await outDirFlag(spec, dataDir, '--data-dir');
-  const { acquireLock } = await import('#reprocess/checkpoint');
-  const unlock = await acquireLock(join(dataDir, 'dev'));
+  const { DATA_DIR_LOCK_FILES, lockDataDir } = await import('#local/data-dir-lock');
+  const unlock = await lockDataDir(dataDir);
   try {
     if (v.fresh) {
-      for (const entry of await readdir(dataDir)) if (entry !== 'dev.lock') await rm(join(dataDir, entry), { recursive: true, force: true });
+      for (const entry of await readdir(dataDir)) if (!(DATA_DIR_LOCK_FILES as readonly string[]).includes(entry)) await rm(join(dataDir, entry), { recursive: true, force: true });
     }
     const { startLocalStack } = await import('#local/stack');
     const { SourceReads, startStackWebServer } = await import('#local/web-server');
