@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SQSEvent } from 'aws-lambda';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import type { SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
@@ -26,7 +26,7 @@ import { createHttpClient, pinnedLookup } from '#notify/http-client';
 import { classifyAddress, createUrlGuard, type ResolvedAddress } from '#notify/url-guard';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
 import { spawnWorker } from '#test/child-worker';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore } from '#test/faults';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#test/faults';
 import { startHttpRecorder } from '#test/http-recorder';
 import { badInputs, photoPath, readPhoto } from '#test/images';
 import { auditRun, startStackWithFaults, uploadAll, waitForWebhooks, waitUntil, webhookData, deliveriesByKey, type Audit, type FaultPlan, type Upload } from '#test/pipeline';
@@ -154,7 +154,7 @@ async function emulatorRestarted(): Promise<ScenarioRow & { outage: { workerRece
     endpoint: emulator.endpoint,
     visibilitySeconds: 5,
     overrides: {
-      jobs: new FaultyJobQueue(new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl), jobsCalls, 'jobs'),
+      jobs: new FaultyMessageQueue(new SqsMessageQueue<SegmentJob>(sqs, resources.jobsQueueUrl), jobsCalls, 'jobs'),
       store: new FaultyObjectStore(new S3ObjectStore(s3), storeCalls),
     },
   });

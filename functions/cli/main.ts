@@ -7,7 +7,7 @@ import { ENV } from '#core/config';
 import { BACKGROUNDS_PREFIX, DEFAULT_ENDPOINT, INPUT_PREFIX } from '#core/resources';
 import { exposureWarning } from '#local/listen';
 import { watchForStop } from '#local/lifetime';
-import type { ExecutionProviderChoice } from '#segment/model';
+import type { ExecutionProviderChoice } from '#segment/model-session';
 import {
   choiceFlag,
   commandHelp,

@@ -11,7 +11,7 @@ import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
 import { ConfigError, PipelineError } from '#core/errors';
 import { systemClock } from '#core/ports';
@@ -196,7 +196,7 @@ async function runLocal(v: Values): Promise<number> {
     const summary = await reprocessPrefix(
       {
         store: new S3ObjectStore(s3),
-        queue: new SqsJobQueue<SegmentJob>(sqs, queueUrl),
+        queue: new SqsMessageQueue<SegmentJob>(sqs, queueUrl),
         clock: systemClock,
         checkpoints: dryRun ? new ReadOnlyCheckpointStore(fileStore) : fileStore,
         ...(rate ? { limiter: new TokenBucket(rate, { clock: systemClock, burst: Math.max(10, rate) }) } : {}),

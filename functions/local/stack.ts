@@ -12,16 +12,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
 import { createLogger, type Logger } from '#core/logger';
-import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
+import { systemClock, type MessageQueue, type ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { createIngestHandler } from '#ingest/handler';
 import { createNotifyHandler, notifyDepsFromEnv } from '#notify/handler';
-import type { ExecutionProviderChoice } from '#segment/model';
-import { buildWorker, type BuiltWorker } from '#segment/wiring';
+import type { ExecutionProviderChoice } from '#segment/model-session';
+import { buildWorker, type BuiltWorker } from '#segment/build-worker';
 import { startEmulator, type Emulator } from './emulator.ts';
 import { LOOPBACK_HOST } from './listen.ts';
 import { provisionResources, type ProvisionedResources } from './provision.ts';
@@ -64,7 +64,7 @@ export interface LocalStackOptions {
    */
   holdWorker?: boolean;
   /** Ports to substitute (fault injection). */
-  overrides?: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent> };
+  overrides?: { store?: ObjectStore; jobs?: MessageQueue<SegmentJob>; events?: MessageQueue<JobEvent> };
   /** Wraps the object store of every piece, the worker's too (the page's job list sees which photos the worker is reading). */
   wrapStore?: (store: ObjectStore) => ObjectStore;
   /** Wraps the notify Lambda handler (fault injection: a handler that dies mid-batch). */
@@ -185,7 +185,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const modelVersion = options.modelVersion ?? worker?.card.version ?? 'unversioned';
 
     const ingest = createIngestHandler({
-      queue: options.overrides?.jobs ?? new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl),
+      queue: options.overrides?.jobs ?? new SqsMessageQueue<SegmentJob>(sqs, resources.jobsQueueUrl),
       store,
       clock: systemClock,
       modelVersion,

@@ -1,6 +1,6 @@
 /**
  * "Is this object's result already made by this model from this very version of the photo?"
- * Two ways to answer, same rule as `isUpToDate` (#ingest/staleness): `head` asks S3 once per
+ * Two ways to answer, same rule as `isUpToDate` (#core/results): `head` asks S3 once per
  * object; `index` lists the worker's stale-index markers alongside the source listing, one LIST per
  * 1000 objects, and asks S3 per object only when a marker cannot prove its case.
  */

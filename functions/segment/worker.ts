@@ -6,7 +6,7 @@
 import { toPipelineError } from '#core/errors';
 import { formatIssues } from '#core/issues';
 import type { Logger } from '#core/logger';
-import type { JobQueue, ReceivedMessage } from '#core/ports';
+import type { MessageQueue, ReceivedMessage } from '#core/ports';
 import { segmentJobSchema } from '#core/messages';
 import type { SegmentJob } from '#core/types';
 import { JOB_STALL_SECONDS, type Heartbeat } from './heartbeat.ts';
@@ -56,7 +56,7 @@ export class SegmentWorker {
   readonly stats: WorkerStats = { received: 0, succeeded: 0, failed: 0, duplicates: 0, retried: 0 };
 
   constructor(
-    private readonly jobs: JobQueue<SegmentJob>,
+    private readonly jobs: MessageQueue<SegmentJob>,
     private readonly deps: ProcessDeps,
     private readonly options: WorkerOptions,
     private readonly logger: Logger,

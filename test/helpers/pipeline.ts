@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { ObjectNotFoundError } from '#core/errors';
 import { listAll } from '#core/listing';
 import type { ObjectStore } from '#core/ports';
@@ -15,7 +15,7 @@ import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
 import type { ReceivedDelivery, WebhookReceiver } from '#local/webhook-receiver';
 
 export interface Upload {
@@ -202,8 +202,8 @@ export async function startStackWithFaults(plan: FaultPlan, options: LocalStackO
     endpoint: emulator.endpoint,
     overrides: {
       store: new FaultyObjectStore(new S3ObjectStore(s3), faults.store),
-      jobs: new FaultyJobQueue(new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl), faults.jobs, 'jobs'),
-      events: new FaultyJobQueue(new SqsJobQueue<JobEvent>(sqs, resources.eventsQueueUrl), faults.events, 'events'),
+      jobs: new FaultyMessageQueue(new SqsMessageQueue<SegmentJob>(sqs, resources.jobsQueueUrl), faults.jobs, 'jobs'),
+      events: new FaultyMessageQueue(new SqsMessageQueue<JobEvent>(sqs, resources.eventsQueueUrl), faults.events, 'events'),
     },
   });
   return {
