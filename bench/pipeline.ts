@@ -30,7 +30,7 @@ const { values } = parseArgs({
 const N = Number(values.n ?? 100);
 const BURST = Number(values.burst ?? 1000);
 const BATCH = Number(values.batch ?? 4);
-// The worker's default: every core but one for inference (functions/segment/wiring.ts).
+// The worker's default: every core but one for inference (functions/segment/build-worker.ts).
 const THREADS = Number(values.threads ?? Math.max(1, availableParallelism() - 1));
 const IMAGES = values.data ?? join(import.meta.dirname, '../../shared/data/ccp/images');
 const log = (s: string) => process.stderr.write(`${s}\n`);

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { GetQueueAttributesCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { systemClock } from '#core/ports';
 import type { ProvisionedResources } from '#local/provision';
 import type { SegmentJob } from '#core/types';
@@ -106,7 +106,7 @@ const conn = { region: 'us-east-1', endpoint: emu.endpoint };
 const s3 = createS3Client(conn);
 const sqs = createSqsClient(conn);
 const store = new S3ObjectStore(s3);
-const queue = new SqsJobQueue<SegmentJob>(sqs, emu.resources.jobsQueueUrl);
+const queue = new SqsMessageQueue<SegmentJob>(sqs, emu.resources.jobsQueueUrl);
 const bucket = emu.resources.bucket;
 
 // ---- setup: N photos, each with a result of model CURRENT committed as the worker does --------

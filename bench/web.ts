@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { startWebServer } from '#local/web-server';
-import { createModelSession } from '#segment/model';
+import { createModelSession } from '#segment/model-session';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
 import { buildWebBundle } from '#web/build';
 import { launchBrowser } from '#test/browser';

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { decodeImage } from '#segment/image';
 import { createSegmenter } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import type { ExecutionProviderChoice } from '#segment/model';
+import type { ExecutionProviderChoice } from '#segment/model-session';
 import { writeContactSheets } from './contact-sheet.ts';
 import { median, scoreMask } from './metrics.ts';
 import { Progress } from './progress.ts';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { PipelineError } from '#core/errors';
 import { OPTION_NAMES, parseProfiles, resolveOutputSpec, type OptionStrings, type OutputProfile } from '#core/output-options';
 import { ENV } from '#core/config';
-import { BACKGROUNDS_PREFIX, INPUT_PREFIX } from '#core/resources';
+import { BACKGROUNDS_PREFIX, DEFAULT_ENDPOINT, INPUT_PREFIX } from '#core/resources';
 import { exposureWarning } from '#local/listen';
 import { watchForStop } from '#local/lifetime';
-import type { ExecutionProviderChoice } from '#segment/model';
+import type { ExecutionProviderChoice } from '#segment/model-session';
 import {
   choiceFlag,
   commandHelp,
@@ -26,7 +26,6 @@ import { ensureOutDir, keySegment, OutDirError } from './files.ts';
 import { Progress } from './progress.ts';
 import { localSubscriptions } from './subscriptions.ts';
 
-const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 const DEFAULT_DATA_DIR = '.greenscreen/dev';
 const PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
 
@@ -383,11 +382,11 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
   if (warning) process.stderr.write(`${warning}\n`);
 
   await outDirFlag(spec, dataDir, '--data-dir');
-  const { acquireLock } = await import('#reprocess/checkpoint');
-  const unlock = await acquireLock(join(dataDir, 'dev'));
+  const { DATA_DIR_LOCK_FILES, lockDataDir } = await import('#local/data-dir-lock');
+  const unlock = await lockDataDir(dataDir);
   try {
     if (v.fresh) {
-      for (const entry of await readdir(dataDir)) if (entry !== 'dev.lock') await rm(join(dataDir, entry), { recursive: true, force: true });
+      for (const entry of await readdir(dataDir)) if (!(DATA_DIR_LOCK_FILES as readonly string[]).includes(entry)) await rm(join(dataDir, entry), { recursive: true, force: true });
     }
     const { startLocalStack } = await import('#local/stack');
     const { SourceReads, startStackWebServer } = await import('#local/web-server');

@@ -5,18 +5,17 @@
  */
 import { parseProfiles } from '#core/output-options';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { DEFAULT_MAX_UPLOAD_BYTES, ENV } from '#core/config';
 import { ConfigError, PipelineError } from '#core/errors';
 import { systemClock } from '#core/ports';
-import { RESOURCE_DEFAULTS } from '#core/resources';
+import { DEFAULT_ENDPOINT, RESOURCE_DEFAULTS } from '#core/resources';
 import type { SegmentJob } from '#core/types';
 import { STACK_OUTPUTS, stackOutputs } from '#reprocess/adapters/cloudformation-outputs';
 import { S3ControlBatchJobs } from '#reprocess/adapters/s3-control-batch-jobs';
@@ -26,7 +25,8 @@ import { TokenBucket } from '#reprocess/rate-limiter';
 import { reprocessPrefix, type ReprocessSummary } from '#reprocess/reprocess';
 import type { StaleCheckMode } from '#reprocess/stale-check';
 import { cardPathFor } from '#segment/model-card';
-import { EXIT, EXIT_STATUS_HELP } from './exit-codes.ts';
+import { choiceFlag, commandHelp, intFlag, parseCommand, positiveFlag, stringFlag, urlFlag, UsageError, type CommandSpec, type Parsed } from './args.ts';
+import { EXIT } from './exit-codes.ts';
 import { ensureOutDir, OutDirError } from './files.ts';
 import { Progress } from './progress.ts';
 
@@ -36,12 +36,15 @@ export const REPROCESS_ENV = {
   functionArn: 'GREENSCREEN_INGEST_FUNCTION_ARN',
 } as const;
 
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 /** The CDK stack's name (infra/lib/pipeline-app.ts STACK_NAME). */
 export const DEFAULT_STACK = 'Greenscreen';
 export const DEFAULT_CHECKPOINT_DIR = '.greenscreen/reprocess';
+const STALE_CHECKS = ['index', 'head'] as const;
 
-const USAGE = `greenscreen reprocess — re-run photos after a model upgrade (stale ones only, unless --force)
+export const REPROCESS_COMMAND = {
+  name: 'reprocess',
+  args: '--prefix <p>',
+  summary: `Re-run photos after a model upgrade (stale ones only, unless --force).
 
 Local stack or any S3/SQS-compatible endpoint (lists and enqueues from here, resumable):
   greenscreen reprocess --prefix <p> [--force] [--model V] [--dry-run] [--concurrency 8] [--rate R]
@@ -55,79 +58,56 @@ AWS (creates an S3 Batch Operations job that invokes the ingest function for eve
       [--force] [--model V] [--priority 10] [--dry-run] [--json]
       Role, function and bucket: the flag, else $${REPROCESS_ENV.roleArn} / $${REPROCESS_ENV.functionArn} /
       $${ENV.bucket}, else the stack's outputs ${STACK_OUTPUTS.roleArn} / ${STACK_OUTPUTS.functionArn} / ${STACK_OUTPUTS.bucket}.
-  greenscreen reprocess --aws --status <job id> [--region R] [--json]
-
-Options:
-  --prefix P         keys to re-process (required; "" = the whole bucket). results/, manifests/ and
-                     reports/ are never re-processed.
-  --force            re-do objects whose result.json already records this model and source ETag.
-  --model V          the jobs' model version (default: $${ENV.modelVersion}, else the shipped model card's).
-                     Staleness is judged against it; the worker still runs the model it has loaded.
-  --dry-run          list and check, print what would be enqueued, enqueue nothing, write no checkpoint.
-  --concurrency N    SendMessageBatch calls in flight (10 jobs each); HEADs for the stale check: 4 x N.
-  --rate R           at most R jobs per second (token bucket).
-  --stale-check M    index (default): list the worker's results/.index/<model>/ markers, one LIST per
-                     1000 objects; head: one HEAD of result.json per object.
-  --restart          forget the checkpoint of this command and start a new run.
-  --queue-url URL    the jobs queue (default: $${ENV.jobsQueueUrl}, else GetQueueUrl ${RESOURCE_DEFAULTS.jobsQueue.name}).
-
-Resuming: Ctrl-C finishes the batches in flight, writes the checkpoint and exits 130; after Ctrl-C,
+  greenscreen reprocess --aws --status <job id> [--region R] [--json]`,
+  flags: {
+    prefix: { type: 'string', value: 'P', help: 'keys to re-process (required; "" = the whole bucket); results/, manifests/ and reports/ never are' },
+    force: { type: 'boolean', help: "re-do objects whose result.json already records this model and source ETag" },
+    model: {
+      type: 'string',
+      value: 'V',
+      default: `$${ENV.modelVersion}, else the shipped model card's`,
+      help: "the jobs' model version: staleness is judged against it (the worker still runs the model it has loaded)",
+    },
+    'dry-run': { type: 'boolean', help: 'list and check, print what would be enqueued, enqueue nothing, write no checkpoint' },
+    concurrency: { type: 'string', value: 'N', default: '8', help: 'SendMessageBatch calls in flight (10 jobs each); HEADs for the stale check: 4 x N' },
+    rate: { type: 'string', value: 'R', help: 'at most R jobs per second (token bucket)' },
+    endpoint: { type: 'string', value: 'URL', default: `$${ENV.endpoint}, else ${DEFAULT_ENDPOINT}`, help: 'the S3+SQS endpoint (local runs)' },
+    bucket: { type: 'string', value: 'B', default: `$${ENV.bucket}, else ${RESOURCE_DEFAULTS.bucketName}`, help: 'the uploads bucket' },
+    'queue-url': { type: 'string', value: 'URL', default: `$${ENV.jobsQueueUrl}, else GetQueueUrl ${RESOURCE_DEFAULTS.jobsQueue.name}`, help: 'the jobs queue' },
+    'stale-check': {
+      type: 'string',
+      value: 'index|head',
+      default: 'index',
+      help: "index: list the worker's results/.index/<model>/ markers, one LIST per 1000 objects; head: one HEAD of result.json per object",
+    },
+    'page-size': { type: 'string', value: 'N', default: '1000', help: 'keys per ListObjectsV2 call' },
+    restart: { type: 'boolean', help: 'forget the checkpoint of this command and start a new run' },
+    'checkpoint-dir': { type: 'string', value: 'DIR', default: DEFAULT_CHECKPOINT_DIR, help: 'where local runs keep their checkpoints' },
+    quiet: { type: 'boolean', help: 'no progress line' },
+    json: { type: 'boolean', help: 'stdout: one JSON object (the summary, the job, or its status), nothing else' },
+    aws: { type: 'boolean', help: 'create an S3 Batch Operations job instead of enqueueing from here' },
+    manifest: { type: 'string', value: 'S3_URL', help: "--aws: a CSV or S3 Inventory manifest to use instead of listing the prefix" },
+    'role-arn': { type: 'string', value: 'ARN', help: "--aws: the Batch Operations role" },
+    'function-arn': { type: 'string', value: 'ARN', help: '--aws: the ingest function' },
+    region: { type: 'string', value: 'R', default: `$${ENV.region}, else us-east-1`, help: 'the AWS region' },
+    stack: { type: 'string', value: 'NAME', default: DEFAULT_STACK, help: '--aws: the CloudFormation stack whose outputs name the role, function and bucket' },
+    priority: { type: 'string', value: 'N', default: '10', help: "--aws: the Batch Operations job's priority" },
+    status: { type: 'string', value: 'JOB_ID', help: '--aws: describe a Batch Operations job instead of creating one' },
+  },
+  notes: `Resuming: Ctrl-C finishes the batches in flight, writes the checkpoint and exits 130; after Ctrl-C,
 a crash or kill -9, running the same command again continues where it stopped. Each object is
 enqueued once: see docs/reprocess.md.
 
 --json: stdout is one JSON object (the summary, the job, or its status) and nothing else; the
-dry run's "would enqueue" lines and every message go to stderr.
+dry run's "would enqueue" lines and every message go to stderr.`,
+  exit:
+    '  reprocess: 0 when the run completed (or the Batch Operations job was created / described); 3 when\n' +
+    '  some objects could not be enqueued (each with its reason; the run stops there: run it again to go on);\n' +
+    '  1 when the endpoint, queue or stack cannot be reached; 130/143 when Ctrl-C/SIGTERM stopped it.',
+} as const satisfies CommandSpec;
 
-${EXIT_STATUS_HELP}
-  reprocess: 0 when the run completed (or the Batch Operations job was created / described); 3 when
-  some objects could not be enqueued (each with its reason; the run stops there: run it again to go on);
-  1 when the endpoint, queue or stack cannot be reached; 130/143 when Ctrl-C/SIGTERM stopped it.
-`;
-
-const options = {
-  prefix: { type: 'string' },
-  force: { type: 'boolean' },
-  model: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  concurrency: { type: 'string' },
-  rate: { type: 'string' },
-  endpoint: { type: 'string' },
-  bucket: { type: 'string' },
-  'queue-url': { type: 'string' },
-  'page-size': { type: 'string' },
-  'stale-check': { type: 'string' },
-  restart: { type: 'boolean' },
-  'checkpoint-dir': { type: 'string' },
-  quiet: { type: 'boolean' },
-  json: { type: 'boolean' },
-  aws: { type: 'boolean' },
-  manifest: { type: 'string' },
-  'role-arn': { type: 'string' },
-  'function-arn': { type: 'string' },
-  region: { type: 'string' },
-  stack: { type: 'string' },
-  priority: { type: 'string' },
-  status: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
-
-/** A flag value that cannot work: one line and exit 2, before anything is listed or enqueued. */
-class FlagValueError extends Error {}
-
-function positiveNumber(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new FlagValueError(`Expected --${name} to be a number above 0 but received ${JSON.stringify(v)}`);
-  return n;
-}
-
-function positiveInt(v: string | undefined, name: string): number | undefined {
-  const n = positiveNumber(v, name);
-  if (n !== undefined && !Number.isInteger(n)) throw new FlagValueError(`Expected --${name} to be a whole number but received ${JSON.stringify(v)}`);
-  return n;
-}
+type Values = Parsed['values'];
+const spec: CommandSpec = REPROCESS_COMMAND;
 
 /** The shipped model card's version: what the local worker runs, so what local results record. */
 async function defaultModelVersion(): Promise<string> {
@@ -169,27 +149,25 @@ function printSummary(s: ReprocessSummary, out: NodeJS.WritableStream): void {
 }
 
 async function runLocal(v: Values): Promise<number> {
-  const prefix = v.prefix!;
-  const endpoint = v.endpoint ?? process.env[ENV.endpoint] ?? DEFAULT_ENDPOINT;
-  const region = v.region ?? process.env[ENV.region] ?? 'us-east-1';
-  const bucket = v.bucket ?? process.env[ENV.bucket] ?? RESOURCE_DEFAULTS.bucketName;
-  const staleCheck = (v['stale-check'] ?? 'index') as StaleCheckMode;
-  if (!['index', 'head'].includes(staleCheck)) {
-    throw new FlagValueError(`Expected --stale-check index or head but received ${JSON.stringify(v['stale-check'])}`);
-  }
-  const concurrency = positiveInt(v.concurrency, 'concurrency') ?? 8;
-  const rate = positiveNumber(v.rate, 'rate');
-  const pageSize = positiveInt(v['page-size'], 'page-size');
-  const modelVersion = v.model ?? (await defaultModelVersion());
-  const force = v.force ?? false;
-  const dryRun = v['dry-run'] ?? false;
-  const quiet = v.quiet ?? false;
+  const prefix = stringFlag(v.prefix)!;
+  const endpoint = urlFlag(spec, v.endpoint, 'endpoint') ?? process.env[ENV.endpoint] ?? DEFAULT_ENDPOINT;
+  const region = stringFlag(v.region) ?? process.env[ENV.region] ?? 'us-east-1';
+  const bucket = stringFlag(v.bucket) ?? process.env[ENV.bucket] ?? RESOURCE_DEFAULTS.bucketName;
+  const staleCheck: StaleCheckMode = choiceFlag(spec, v['stale-check'], 'stale-check', STALE_CHECKS) ?? 'index';
+  const concurrency = intFlag(spec, v.concurrency, 'concurrency') ?? 8;
+  const rate = positiveFlag(spec, v.rate, 'rate');
+  const pageSize = intFlag(spec, v['page-size'], 'page-size');
+  const modelVersion = stringFlag(v.model) ?? (await defaultModelVersion());
+  const force = v.force === true;
+  const dryRun = v['dry-run'] === true;
+  const quiet = v.quiet === true;
+  const json = v.json === true;
 
-  const checkpointDir = v['checkpoint-dir'] ?? DEFAULT_CHECKPOINT_DIR;
+  const checkpointDir = stringFlag(v['checkpoint-dir']) ?? DEFAULT_CHECKPOINT_DIR;
   if (!dryRun) {
     // A folder that cannot be made (e.g. under /proc, where a recursive mkdir never returns): refused now.
     await ensureOutDir(checkpointDir, '--checkpoint-dir').catch((err: unknown) => {
-      throw err instanceof OutDirError ? new FlagValueError(err.message) : err;
+      throw err instanceof OutDirError ? new UsageError(spec, err.message, { showUsage: false, cause: err }) : err;
     });
   }
 
@@ -210,15 +188,15 @@ async function runLocal(v: Values): Promise<number> {
   process.on('SIGTERM', onSignal);
   let release: (() => Promise<void>) | undefined;
   try {
-    const queueUrl = await resolveQueueUrl(sqs, v['queue-url']);
+    const queueUrl = await resolveQueueUrl(sqs, stringFlag(v['queue-url']));
     const identity: RunIdentity = { endpoint, bucket, prefix, modelVersion, force, queueUrl };
     const fileStore = new FileCheckpointStore(checkpointDir, identity);
     if (!dryRun) release = await acquireLock(fileStore.location);
-    const progress = new Progress(dryRun ? 'checking' : 'reprocessing', undefined, process.stderr, quiet || (v.json ?? false));
+    const progress = new Progress(dryRun ? 'checking' : 'reprocessing', undefined, process.stderr, quiet || json);
     const summary = await reprocessPrefix(
       {
         store: new S3ObjectStore(s3),
-        queue: new SqsJobQueue<SegmentJob>(sqs, queueUrl),
+        queue: new SqsMessageQueue<SegmentJob>(sqs, queueUrl),
         clock: systemClock,
         checkpoints: dryRun ? new ReadOnlyCheckpointStore(fileStore) : fileStore,
         ...(rate ? { limiter: new TokenBucket(rate, { clock: systemClock, burst: Math.max(10, rate) }) } : {}),
@@ -231,7 +209,7 @@ async function runLocal(v: Values): Promise<number> {
             failed: p.failed,
           });
         },
-        onWouldEnqueue: (j) => (v.json ? process.stderr : process.stdout).write(`would enqueue s3://${bucket}/${j.key} (job ${j.jobId})\n`),
+        onWouldEnqueue: (j) => (json ? process.stderr : process.stdout).write(`would enqueue s3://${bucket}/${j.key} (job ${j.jobId})\n`),
       },
       {
         bucket,
@@ -241,7 +219,7 @@ async function runLocal(v: Values): Promise<number> {
         profiles: parseProfiles(process.env[ENV.outputProfiles]),
         force,
         dryRun,
-        restart: v.restart ?? false,
+        restart: v.restart === true,
         concurrency,
         staleCheck,
         signal: ctl.signal,
@@ -249,7 +227,7 @@ async function runLocal(v: Values): Promise<number> {
       },
     );
     progress.done();
-    if (v.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary, quiet ? process.stderr : process.stdout);
     if (summary.status === 'interrupted') return received === 'SIGTERM' ? 143 : 130;
     return summary.status === 'completed' ? EXIT.ok : EXIT.failed;
@@ -273,25 +251,30 @@ function printStatus(d: BatchJobDescription, out: NodeJS.WritableStream): void {
 }
 
 async function runAws(v: Values): Promise<number> {
-  const region = v.region ?? process.env[ENV.region] ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = stringFlag(v.region) ?? process.env[ENV.region] ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const status = stringFlag(v.status);
+  const manifest = stringFlag(v.manifest);
+  const model = stringFlag(v.model);
+  const priority = intFlag(spec, v.priority, 'priority');
+  const pageSize = intFlag(spec, v['page-size'], 'page-size');
   const s3control = new S3ControlClient({ region });
   const sts = new STSClient({ region });
   const s3 = createS3Client({ region });
   const jobs = new S3ControlBatchJobs(s3control, sts);
   try {
-    if (v.status) {
-      const d = await batchReprocessStatus(jobs, v.status);
+    if (status) {
+      const d = await batchReprocessStatus(jobs, status);
       if (v.json) process.stdout.write(`${JSON.stringify(d)}\n`);
       else printStatus(d, process.stdout);
       return 0;
     }
-    let bucket = v.bucket ?? process.env[ENV.bucket];
-    let roleArn = v['role-arn'] ?? process.env[REPROCESS_ENV.roleArn];
-    let functionArn = v['function-arn'] ?? process.env[REPROCESS_ENV.functionArn];
+    let bucket = stringFlag(v.bucket) ?? process.env[ENV.bucket];
+    let roleArn = stringFlag(v['role-arn']) ?? process.env[REPROCESS_ENV.roleArn];
+    let functionArn = stringFlag(v['function-arn']) ?? process.env[REPROCESS_ENV.functionArn];
     if (!bucket || !roleArn || !functionArn) {
       const cfn = new CloudFormationClient({ region });
       try {
-        const outputs = await stackOutputs(cfn, v.stack ?? DEFAULT_STACK);
+        const outputs = await stackOutputs(cfn, stringFlag(v.stack) ?? DEFAULT_STACK);
         bucket ??= outputs[STACK_OUTPUTS.bucket];
         roleArn ??= outputs[STACK_OUTPUTS.roleArn];
         functionArn ??= outputs[STACK_OUTPUTS.functionArn];
@@ -300,22 +283,20 @@ async function runAws(v: Values): Promise<number> {
       }
     }
     if (!bucket) throw new ConfigError(`Expected --bucket, $${ENV.bucket} or the stack output ${STACK_OUTPUTS.bucket} but found none`);
-    const progress = new Progress('listing for the manifest', undefined, process.stderr, v.quiet || v.json || !!v.manifest);
-    const priority = positiveInt(v.priority, 'priority');
-    const pageSize = positiveInt(v['page-size'], 'page-size');
+    const progress = new Progress('listing for the manifest', undefined, process.stderr, v.quiet === true || v.json === true || !!manifest);
     const res = await startBatchReprocess(
       { jobs, store: new S3ObjectStore(s3), clock: systemClock, onListed: (n) => progress.update(n) },
       {
         bucket,
-        prefix: v.prefix!,
-        force: v.force ?? false,
-        ...(v.model ? { modelVersion: v.model } : {}),
-        ...(v.manifest ? { manifest: v.manifest } : {}),
+        prefix: stringFlag(v.prefix)!,
+        force: v.force === true,
+        ...(model ? { modelVersion: model } : {}),
+        ...(manifest ? { manifest } : {}),
         roleArn: roleArn ?? '',
         functionArn: functionArn ?? '',
         ...(priority ? { priority } : {}),
         ...(pageSize ? { pageSize } : {}),
-        dryRun: v['dry-run'] ?? false,
+        dryRun: v['dry-run'] === true,
       },
     );
     progress.done();
@@ -337,34 +318,25 @@ async function runAws(v: Values): Promise<number> {
   }
 }
 
+/**
+ * `greenscreen reprocess …`: the command line is parsed and checked like every other command's
+ * (./args.ts: a usage error is thrown for main to print, exit 2); other failures print one line here.
+ */
 export async function reprocessCommand(args: string[]): Promise<number> {
-  let v: Values;
-  try {
-    v = parseArgs({ args, options, allowPositionals: false, strict: true }).values;
-  } catch (err) {
-    const message = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
-    process.stderr.write(`greenscreen reprocess: ${message}; see \`greenscreen reprocess --help\`\n\nUsage: greenscreen reprocess --prefix <p> [options]\n\n${USAGE}`);
-    return 2;
-  }
+  const { values: v, positionals } = parseCommand(spec, args);
   if (v.help) {
-    process.stdout.write(USAGE);
-    return 0;
+    process.stdout.write(commandHelp(spec));
+    return EXIT.ok;
   }
+  if (positionals.length) throw new UsageError(spec, `Expected no arguments but received ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
   if (v.status && !v.aws) {
-    process.stderr.write('greenscreen reprocess: Expected --aws with --status <job id> (local runs report progress as they go)\n');
-    return EXIT.usage;
+    throw new UsageError(spec, 'Expected --aws with --status <job id> (local runs report progress as they go)', { showUsage: false });
   }
-  if (v.prefix === undefined && !v.status) {
-    process.stderr.write(`greenscreen reprocess: Expected --prefix <p> (use --prefix "" for the whole bucket)\n\n${USAGE}`);
-    return EXIT.usage;
-  }
+  if (v.prefix === undefined && !v.status) throw new UsageError(spec, 'Expected --prefix <p> (use --prefix "" for the whole bucket)');
   try {
     return v.aws ? await runAws(v) : await runLocal(v);
   } catch (err) {
-    if (err instanceof FlagValueError) {
-      process.stderr.write(`greenscreen reprocess: ${err.message}; see \`greenscreen reprocess --help\`\n`);
-      return EXIT.usage;
-    }
+    if (err instanceof UsageError) throw err;
     const e = err instanceof PipelineError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     process.stderr.write(`greenscreen reprocess: ${e}\n`);
     return 1;

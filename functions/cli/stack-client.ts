@@ -7,6 +7,7 @@ import net from 'node:net';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
+import { listAll } from '#core/listing';
 import { ConfigError } from '#core/errors';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
 import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
@@ -116,30 +117,23 @@ export async function stackStatus(at: StackAddress): Promise<StackStatus> {
     const uploads = new Map<string, string>();
     const results = new Map<string, JobRow & { etag: string }>();
     const unreadable: JobRow[] = [];
-    for (let token: string | undefined, first = true; first || token; first = false) {
-      const page = await store.list(at.bucket, INPUT_PREFIX, token);
-      for (const o of page.objects) uploads.set(o.key, o.etag);
-      token = page.nextToken;
-    }
-    for (let token: string | undefined, first = true; first || token; first = false) {
-      const page = await store.list(at.bucket, RESULTS_PREFIX, token);
-      for (const o of page.objects.filter((o) => o.key.endsWith('/result.json'))) {
-        let r: JobResult;
-        try {
-          r = parseMessage(jobResultSchema, (await store.get(at.bucket, o.key)).body.toString('utf8'), o.key, 'result');
-        } catch (err) {
-          unreadable.push({ key: o.key, status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
-          continue;
-        }
-        results.set(r.source.key, {
-          key: r.source.key,
-          status: r.status,
-          jobId: r.jobId,
-          etag: r.source.etag,
-          ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-        });
+    for (const o of await listAll(store, at.bucket, INPUT_PREFIX)) uploads.set(o.key, o.etag);
+    const resultFiles = (await listAll(store, at.bucket, RESULTS_PREFIX)).filter((o) => o.key.endsWith('/result.json'));
+    for (const o of resultFiles) {
+      let r: JobResult;
+      try {
+        r = parseMessage(jobResultSchema, (await store.get(at.bucket, o.key)).body.toString('utf8'), o.key, 'result');
+      } catch (err) {
+        unreadable.push({ key: o.key, status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
+        continue;
       }
-      token = page.nextToken;
+      results.set(r.source.key, {
+        key: r.source.key,
+        status: r.status,
+        jobId: r.jobId,
+        etag: r.source.etag,
+        ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+      });
     }
     const jobs: JobRow[] = [];
     for (const key of new Set([...uploads.keys(), ...results.keys()])) {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { ENV } from '#core/config';
 import { ConfigError } from '#core/errors';
+import { formatIssues } from '#core/issues';
 import { parseSubscriptions, subscriptionSchema, type Subscription } from '#notify/subscriptions';
 import { createUrlGuard, redactUrl } from '#notify/url-guard';
 import { urlFlag, UsageError, type CommandSpec } from './args.ts';
@@ -37,7 +38,7 @@ export async function localSubscriptions(
     const secret = secretFlag ?? `whsec_${randomBytes(24).toString('base64')}`;
     const parsed = subscriptionSchema.safeParse({ prefix: '', url, secrets: [secret] });
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path[0] === 'secrets' ? '--webhook-secret' : '--webhook'}: ${i.message}`).join('; ');
+      const problems = formatIssues(parsed.error, (i) => `${i.path[0] === 'secrets' ? '--webhook-secret' : '--webhook'}: ${i.message}`);
       throw new UsageError(spec, problems);
     }
     subscriptions.push(parsed.data);

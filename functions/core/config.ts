@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { formatIssues } from './issues.ts';
+import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from './limits.ts';
 import { parseProfiles } from './output-options.ts';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from './resources.ts';
 
@@ -32,10 +34,9 @@ export const ENV = {
   heartbeatFile: 'GREENSCREEN_HEARTBEAT_FILE',
 } as const;
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+export { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES };
 /** See functions/segment/priority.ts. */
 export const DEFAULT_CODEC_NICE = 10;
-export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
 
 const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
 const boolFromEnv = z
@@ -104,9 +105,7 @@ export const notifyConfigSchema = awsSchema.extend({
 export function parseConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i: z.ZodIssue) => `${i.path.join('.')}: ${i.message}`)
-      .join('; ');
+    const problems = formatIssues(parsed.error);
     throw new ConfigError(`Invalid configuration: ${problems}`, { cause: parsed.error });
   }
   return parsed.data;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, InvalidEventError } from './errors.ts';
+import { formatIssues } from './issues.ts';
 import { outputSpecSchema } from './output-options.ts';
 
 export const objectRefSchema = z.object({
@@ -170,7 +171,7 @@ export function parseMessage<S extends z.ZodTypeAny>(schema: S, body: unknown, n
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = formatIssues(parsed.error);
     throw new InvalidEventError(`Expected ${name} to be a v1 ${kind} but: ${problems}`, { cause: parsed.error });
   }
   return parsed.data;

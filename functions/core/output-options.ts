@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { PipelineError } from './errors.ts';
+import { formatIssues } from './issues.ts';
 import { BACKGROUNDS_PREFIX } from './resources.ts';
 
 export const OUTPUT_FORMATS = ['png', 'webp', 'avif', 'jpeg'] as const;
@@ -233,7 +234,7 @@ export function parseProfiles(json: string | undefined): OutputProfile[] {
   }
   const parsed = z.array(outputProfileSchema).safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = formatIssues(parsed.error);
     throw new InvalidOutputOptionError(`Expected output profiles as [{"prefix": "...", "options": {...}}] but: ${problems}`, { cause: parsed.error });
   }
   const profiles = parsed.data.map((p) => ({ prefix: p.prefix, options: Object.fromEntries(Object.entries(p.options).map(([k, v]) => [k, String(v)])) }));

@@ -71,7 +71,8 @@ export interface SendBatchResult {
   failed: { id: string; reason: string }[];
 }
 
-export interface JobQueue<T> {
+/** A queue of messages of one kind: the jobs queue (`MessageQueue<SegmentJob>`), the events queue (`MessageQueue<JobEvent>`). */
+export interface MessageQueue<T> {
   sendBatch(messages: OutgoingMessage<T>[]): Promise<SendBatchResult>;
   receive(options: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<
     ReceivedMessage<T>[]

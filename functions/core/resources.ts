@@ -13,6 +13,9 @@ export const BACKGROUNDS_PREFIX = 'backgrounds/';
 /** What the pipeline itself writes or reads as assets: never a photo to (re-)process, whatever prefix is asked for. */
 export const RESERVED_PREFIXES = [RESULTS_PREFIX, MANIFESTS_PREFIX, REPORTS_PREFIX, BACKGROUNDS_PREFIX] as const;
 
+/** Where `greenscreen dev` serves S3 + SQS unless told otherwise: the other commands' default --endpoint. */
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+
 export function isReservedKey(key: string): boolean {
   return RESERVED_PREFIXES.some((p) => key.startsWith(p));
 }

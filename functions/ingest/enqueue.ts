@@ -1,12 +1,12 @@
 import { toPipelineError } from '#core/errors';
 import { resolveOutputSpec, type OutputProfile, type OutputSpec } from '#core/output-options';
-import type { Clock, JobQueue, ObjectStore, OutgoingMessage } from '#core/ports';
+import type { Clock, MessageQueue, ObjectStore, OutgoingMessage } from '#core/ports';
 import type { JobFailure, ObjectRef, SegmentJob } from '#core/types';
 import { admit } from './admission.ts';
 import { jobIdFor } from '#core/results';
 
 export interface EnqueueDeps {
-  queue: JobQueue<SegmentJob>;
+  queue: MessageQueue<SegmentJob>;
   clock: Clock;
   modelVersion: string;
   maxBytes: number;

@@ -1,7 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { createSqsClient, createS3Client } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { ENV, ingestConfigSchema, parseConfig } from '#core/config';
 import { InvalidEventError, QueueError } from '#core/errors';
 import { createLogger, type Logger } from '#core/logger';
@@ -65,7 +65,7 @@ export async function handler(event: S3Event | BatchOperationsEvent): Promise<S3
     const conn = { region: config[ENV.region], endpoint: config[ENV.endpoint] };
     const store = new S3ObjectStore(createS3Client(conn));
     cached = createIngestHandler({
-      queue: new SqsJobQueue<SegmentJob>(createSqsClient(conn), config[ENV.jobsQueueUrl]),
+      queue: new SqsMessageQueue<SegmentJob>(createSqsClient(conn), config[ENV.jobsQueueUrl]),
       store,
       // Per-object output options: x-amz-meta-greenscreen-* (one HEAD per upload).
       metadata: store,

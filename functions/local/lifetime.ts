@@ -5,6 +5,7 @@
  * port 4566). Nothing is left listening.
  */
 import { readFileSync } from 'node:fs';
+import { isAlive } from '#core/processes';
 
 export type StopReason = NodeJS.Signals | 'parent-exited';
 
@@ -46,15 +47,6 @@ export function launcherChain(pid = process.pid): number[] {
   return chain;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface StopWatch {
   /** Resolves with the first reason to stop. */
   readonly stopped: Promise<StopReason>;
@@ -84,7 +76,7 @@ export function watchForStop(options: { pollMs?: number; forceAfterMs?: number; 
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   const timer = setInterval(() => {
-    if (process.ppid !== originalParent || chain.some((pid) => !alive(pid))) {
+    if (process.ppid !== originalParent || chain.some((pid) => !isAlive(pid))) {
       if (first === undefined) {
         first = performance.now();
         resolve('parent-exited');

@@ -4,6 +4,7 @@
  * jobs queue, or it is handed to ingest again. The same stale check as `greenscreen reprocess`
  * (the worker's index markers, result.json's metadata where a marker cannot tell).
  */
+import { listPages } from '#core/listing';
 import type { ObjectStore } from '#core/ports';
 import { createStaleChecker } from '#reprocess/stale-check';
 
@@ -41,9 +42,7 @@ export async function reconcileInputs(options: ReconcileOptions): Promise<Reconc
   const queued = new Set(options.queued.map((q) => `${q.etag}\u0000${q.key}`));
   const checker = createStaleChecker('index', { store, bucket, prefix, modelVersion, headConcurrency: 8 });
   const summary: ReconcileSummary = { inputs: 0, upToDate: 0, queued: 0, resubmitted: 0 };
-  let token: string | undefined;
-  do {
-    const page = await store.list(bucket, prefix, token);
+  for await (const page of listPages(store, bucket, prefix)) {
     const verdicts = await checker.upToDate(page.objects);
     page.objects.forEach((o, i) => {
       summary.inputs++;
@@ -57,7 +56,6 @@ export async function reconcileInputs(options: ReconcileOptions): Promise<Reconc
         summary.resubmitted++;
       }
     });
-    token = page.nextToken;
-  } while (token);
+  }
   return summary;
 }

@@ -4,6 +4,7 @@
  * does (one record per event, retried until the handler accepts it: an upload is never dropped).
  */
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { listAll } from '#core/listing';
 import type { ListedObject, ObjectStore } from '#core/ports';
 
 /** S3 encodes notification keys like a form: spaces become '+', everything else %XX (slashes kept). */
@@ -98,13 +99,8 @@ export class LocalS3EventSource {
 
   /** One scan: every new or changed object becomes one event; failed invocations are retried next scan. */
   async pollOnce(): Promise<number> {
-    const fresh: ListedObject[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.store.list(this.options.bucket, this.options.prefix, token);
-      for (const o of page.objects) if (this.seen.get(o.key) !== o.etag) fresh.push(o);
-      token = page.nextToken;
-    } while (token);
+    const listed = await listAll(this.store, this.options.bucket, this.options.prefix);
+    const fresh: ListedObject[] = listed.filter((o) => this.seen.get(o.key) !== o.etag);
     let next = 0;
     let sent = 0;
     const worker = async () => {

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { SQS_MAX_BATCH } from '#core/adapters/sqs-job-queue';
+import { SQS_MAX_BATCH } from '#core/adapters/sqs-message-queue';
 import type { Logger } from '#core/logger';
 
 /**

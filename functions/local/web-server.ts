@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
+import { listAll } from '#core/listing';
 import { FORMAT_FILES } from '#core/output-options';
 import type { ListedObject, ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
@@ -102,17 +103,6 @@ export function safeUploadName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-200);
   return cleaned || 'photo';
-}
-
-async function listAll(store: ObjectStore, bucket: string, prefix: string): Promise<ListedObject[]> {
-  const all: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.list(bucket, prefix, token);
-    all.push(...page.objects);
-    token = page.nextToken;
-  } while (token);
-  return all;
 }
 
 /** The job list, from the bucket itself: sources under incoming/, committed result.json files. */

@@ -2,11 +2,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { ENV, notifyConfigSchema, parseConfig } from '#core/config';
 import { DeliveryError, InvalidEventError, toPipelineError, type PipelineError } from '#core/errors';
 import { createLogger, type Logger } from '#core/logger';
-import { systemClock, type Clock, type JobQueue } from '#core/ports';
+import { systemClock, type Clock, type MessageQueue } from '#core/ports';
 import { deliverJobEvent, type DeliverDeps } from './deliver.ts';
 import { createHttpClient } from './http-client.ts';
 import { parseJobEvent } from './job-event.ts';
@@ -35,7 +35,7 @@ export type NotifyHandler = (event: SQSEvent, context?: Context) => Promise<SQSB
 export interface NotifyDeps {
   deliver: DeliverDeps;
   /** The queue a record came from, for ChangeMessageVisibility. */
-  queueFor: (record: SQSRecord) => Pick<JobQueue<unknown>, 'release'>;
+  queueFor: (record: SQSRecord) => Pick<MessageQueue<unknown>, 'release'>;
   logger: Logger;
   clock?: Clock;
   /** [0, 1), for jitter. */
@@ -153,11 +153,11 @@ export function notifyDepsFromEnv(env: NodeJS.ProcessEnv = process.env, logger: 
         ...(local ? { endpoint: conn.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
       }),
   );
-  const queues = new Map<string, SqsJobQueue<unknown>>();
+  const queues = new Map<string, SqsMessageQueue<unknown>>();
   const queueFor = (record: SQSRecord) => {
     const url = config[ENV.eventsQueueUrl] ?? queueUrlFromArn(record.eventSourceARN, conn.endpoint);
     let queue = queues.get(url);
-    if (!queue) queues.set(url, (queue = new SqsJobQueue<unknown>(sqs, url)));
+    if (!queue) queues.set(url, (queue = new SqsMessageQueue<unknown>(sqs, url)));
     return queue;
   };
   return {

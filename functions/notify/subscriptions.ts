@@ -2,6 +2,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { z } from 'zod';
 import { ENV } from '#core/config';
 import { ConfigError } from '#core/errors';
+import { formatIssues } from '#core/issues';
 import { systemClock, type Clock } from '#core/ports';
 import type { JobEventType } from '#core/types';
 
@@ -73,7 +74,7 @@ export function parseSubscriptions(json: string, origin: string): Subscription[]
   }
   const parsed = subscriptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ');
+    const problems = formatIssues(parsed.error, (i) => `[${i.path.join('.')}] ${i.message}`);
     throw new ConfigError(`Invalid subscriptions in ${origin}: ${problems}`, { cause: parsed.error });
   }
   return parsed.data;

@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, StorageError } from '#core/errors';
+import { isAlive } from '#core/processes';
 
 /** What makes two invocations "the same command". */
 export interface RunIdentity {
@@ -167,13 +168,4 @@ export async function acquireLock(checkpointLocation: string): Promise<() => Pro
     }
   }
   throw new ConfigError(`Expected to take the lock ${lock} but another process keeps taking it`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

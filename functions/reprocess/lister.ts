@@ -1,5 +1,6 @@
 /** The source side of re-processing: a prefix, listed page by page in S3's order. */
 import { StorageError } from '#core/errors';
+import { listPages } from '#core/listing';
 import type { ListedObject, ObjectStore } from '#core/ports';
 
 export interface ListedPage {
@@ -32,14 +33,13 @@ export async function* listPrefix(
   prefix: string,
   options: ListPrefixOptions = {},
 ): AsyncGenerator<ListedPage> {
-  let token: string | undefined;
   let previous = options.startAfter;
-  do {
-    if (options.signal?.aborted) return;
-    const page = await store.list(bucket, prefix, token, {
-      ...(options.startAfter !== undefined && !token ? { startAfter: options.startAfter } : {}),
-      ...(options.pageSize ? { maxKeys: options.pageSize } : {}),
-    });
+  const pages = listPages(store, bucket, prefix, {
+    ...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
+    ...(options.pageSize ? { maxKeys: options.pageSize } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  for await (const page of pages) {
     for (const o of page.objects) {
       if (previous !== undefined && compareKeys(o.key, previous) <= 0) {
         throw new StorageError(
@@ -50,7 +50,6 @@ export async function* listPrefix(
       }
       previous = o.key;
     }
-    token = page.nextToken;
-    yield { objects: page.objects, last: !token };
-  } while (token);
+    yield { objects: page.objects, last: !page.nextToken };
+  }
 }

@@ -13,11 +13,11 @@
  * webhook-id is the same, so receivers de-duplicate too).
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock, JobQueue, ListedObject, ObjectStore, OutgoingMessage, SendBatchResult } from '#core/ports';
+import type { Clock, MessageQueue, ListedObject, ObjectStore, OutgoingMessage, SendBatchResult } from '#core/ports';
 import { isReservedKey } from '#core/resources';
 import type { OutputProfile } from '#core/output-options';
 import type { SegmentJob } from '#core/types';
-import { SQS_MAX_BATCH } from '#core/adapters/sqs-job-queue';
+import { SQS_MAX_BATCH } from '#core/adapters/sqs-message-queue';
 import { enqueueObjects, type EnqueueOutcome } from '#ingest/enqueue';
 import type { CheckpointStore, ReprocessCounts } from './checkpoint.ts';
 import { readAhead, TaskPool } from './concurrency.ts';
@@ -28,7 +28,7 @@ import { Watermark, type WatermarkEntry } from './watermark.ts';
 
 export interface ReprocessDeps {
   store: ObjectStore;
-  queue: JobQueue<SegmentJob>;
+  queue: MessageQueue<SegmentJob>;
   clock: Clock;
   checkpoints: CheckpointStore;
   limiter?: RateLimiter;
@@ -107,7 +107,7 @@ export function newRunId(clock: Clock): string {
 }
 
 /** A queue that accepts everything and sends nothing (dry runs go through the same use case). */
-class DryRunQueue implements Pick<JobQueue<SegmentJob>, 'sendBatch'> {
+class DryRunQueue implements Pick<MessageQueue<SegmentJob>, 'sendBatch'> {
   async sendBatch(_messages: OutgoingMessage<SegmentJob>[]): Promise<SendBatchResult> {
     return { failed: [] };
   }
@@ -219,7 +219,7 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
 
   const queue = dryRun ? new DryRunQueue() : deps.queue;
   const enqueueDeps = {
-    queue: queue as JobQueue<SegmentJob>,
+    queue: queue as MessageQueue<SegmentJob>,
     clock: deps.clock,
     modelVersion: options.modelVersion,
     maxBytes: options.maxBytes,

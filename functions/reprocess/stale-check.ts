@@ -1,10 +1,11 @@
 /**
  * "Is this object's result already made by this model from this very version of the photo?"
- * Two ways to answer, same rule as `isUpToDate` (#ingest/staleness): `head` asks S3 once per
+ * Two ways to answer, same rule as `isUpToDate` (#core/results): `head` asks S3 once per
  * object; `index` lists the worker's stale-index markers alongside the source listing, one LIST per
  * 1000 objects, and asks S3 per object only when a marker cannot prove its case.
  */
-import type { ListedObject, ObjectStore } from '#core/ports';
+import { listPages } from '#core/listing';
+import type { ListedObject, ListPage, ObjectStore } from '#core/ports';
 import { isUpToDate, staleIndexEtag, staleIndexKey, staleIndexPrefix } from '#core/results';
 import { mapConcurrent } from './concurrency.ts';
 import { compareKeys } from './lister.ts';
@@ -56,7 +57,7 @@ export class IndexStaleChecker implements StaleChecker {
   private readonly markerPrefix: string;
   /** source key -> the marker's ETag, for markers read but not yet matched. */
   private readonly markers = new Map<string, string>();
-  private token: string | undefined;
+  private pages: AsyncGenerator<ListPage> | undefined;
   private lastRead: string | undefined;
   private exhausted = false;
 
@@ -83,19 +84,23 @@ export class IndexStaleChecker implements StaleChecker {
 
   private async readMarkersThrough(lastKey: string): Promise<void> {
     const { store, bucket, prefix, pageSize, startAfter } = this.options;
+    this.pages ??= listPages(store, bucket, this.markerPrefix + prefix, {
+      ...(startAfter !== undefined ? { startAfter: this.markerPrefix + startAfter } : {}),
+      ...(pageSize ? { maxKeys: pageSize } : {}),
+    });
     while (!this.exhausted && (this.lastRead === undefined || compareKeys(this.lastRead, lastKey) <= 0)) {
+      const next = await this.pages.next();
+      if (next.done) {
+        this.exhausted = true;
+        break;
+      }
       this.requests.list++;
-      const res = await store.list(bucket, this.markerPrefix + prefix, this.token, {
-        ...(this.token === undefined && startAfter !== undefined ? { startAfter: this.markerPrefix + startAfter } : {}),
-        ...(pageSize ? { maxKeys: pageSize } : {}),
-      });
-      for (const m of res.objects) {
+      for (const m of next.value.objects) {
         const sourceKey = m.key.slice(this.markerPrefix.length);
         this.markers.set(sourceKey, m.etag);
         this.lastRead = sourceKey;
       }
-      this.token = res.nextToken;
-      if (!this.token) this.exhausted = true;
+      if (!next.value.nextToken) this.exhausted = true;
     }
   }
 }

@@ -18,7 +18,7 @@ import {
   type Preprocessed,
 } from '#core/segmentation';
 import type { LoadedCard, ModelCard } from './model-card.ts';
-import { createModelSession, type ModelSession, type SessionOptions } from './model.ts';
+import { createModelSession, type ModelSession, type SessionOptions } from './model-session.ts';
 import { EDGE_POSTPROCESS, guidedUpsample, upsampleWithCurve, type EdgePostProcess } from './edges.ts';
 import { resizeGrey } from './image.ts';
 

@@ -2,7 +2,7 @@
 import { ENV, parseConfig, workerConfigSchema } from '#core/config';
 import { createLogger } from '#core/logger';
 import { EmfMetrics } from './metrics.ts';
-import { buildWorker } from './wiring.ts';
+import { buildWorker } from './build-worker.ts';
 
 const logger = createLogger('segment');
 const config = parseConfig(workerConfigSchema);

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ModelError } from '#core/errors';
+import { formatIssues } from '#core/issues';
 
 export const modelCardSchema = z.object({
   name: z.string().min(1),
@@ -58,7 +59,7 @@ export async function loadModelCard(cardPath: string): Promise<LoadedCard> {
   }
   const parsed = modelCardSchema.safeParse(JSON.parse(raw));
   if (!parsed.success) {
-    throw new ModelError(`Expected a valid model card at ${cardPath}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ModelError(`Expected a valid model card at ${cardPath}: ${formatIssues(parsed.error)}`);
   }
   const card = parsed.data;
   const modelPath = resolve(dirname(cardPath), card.file);

@@ -1,4 +1,4 @@
-// The onnxruntime session's own thread (see model.ts). onnxruntime-node's `run` is synchronous on
+// The onnxruntime session's own thread (see model-session.ts). onnxruntime-node's `run` is synchronous on
 // the calling thread: run on the main thread it would freeze the event loop for a whole batch, and
 // with it every download, upload, queue call and codec completion that should overlap inference.
 // Plain JavaScript so that it loads the same way under tsx, vitest and a bundler.

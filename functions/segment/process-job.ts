@@ -5,7 +5,7 @@
  */
 import { AccessDeniedError, ImageTooLargeError, QueueError, type PipelineError, toPipelineError } from '#core/errors';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
-import type { Clock, JobQueue, ObjectStore, ResultStore } from '#core/ports';
+import type { Clock, MessageQueue, ObjectStore, ResultStore } from '#core/ports';
 import { resultJsonKey, resultKeys } from '#core/results';
 import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
 import { DEFAULT_OUTPUT_SPEC, FORMAT_FILES, InvalidOutputOptionError } from '#core/output-options';
@@ -17,7 +17,7 @@ import type { ModelCard } from './model-card.ts';
 
 export interface ProcessDeps {
   store: ObjectStore;
-  events: JobQueue<JobEvent>;
+  events: MessageQueue<JobEvent>;
   batcher: InferenceBatcher;
   card: ModelCard;
   clock: Clock;

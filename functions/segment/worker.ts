@@ -4,8 +4,9 @@
  * what is in flight without taking more.
  */
 import { toPipelineError } from '#core/errors';
+import { formatIssues } from '#core/issues';
 import type { Logger } from '#core/logger';
-import type { JobQueue, ReceivedMessage } from '#core/ports';
+import type { MessageQueue, ReceivedMessage } from '#core/ports';
 import { segmentJobSchema } from '#core/messages';
 import type { SegmentJob } from '#core/types';
 import { JOB_STALL_SECONDS, type Heartbeat } from './heartbeat.ts';
@@ -55,7 +56,7 @@ export class SegmentWorker {
   readonly stats: WorkerStats = { received: 0, succeeded: 0, failed: 0, duplicates: 0, retried: 0 };
 
   constructor(
-    private readonly jobs: JobQueue<SegmentJob>,
+    private readonly jobs: MessageQueue<SegmentJob>,
     private readonly deps: ProcessDeps,
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
@@ -173,7 +174,7 @@ export class SegmentWorker {
     try {
       const parsed = segmentJobSchema.safeParse(job);
       if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        const problems = formatIssues(parsed.error);
         this.logger.error('malformed job message; leaving it for the DLQ', { stage: 'receive', messageId: m.messageId, error: problems });
         return;
       }

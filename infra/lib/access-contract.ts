@@ -77,7 +77,7 @@ const LAMBDA_LOGS = (role: 'ingest' | 'notify'): AccessRow[] =>
 export const ACCESS_CONTRACT: readonly AccessRow[] = [
   // ---- ingest: S3 upload events and S3 Batch Operations tasks -> jobs --------------------------
   ...LAMBDA_LOGS('ingest'),
-  { role: 'ingest', action: 'sqs:SendMessage', resource: queue('jobs'), caller: 'functions/ingest/enqueue.ts (SqsJobQueue.sendBatch: SendMessageBatch)', why: 'enqueue segment jobs' },
+  { role: 'ingest', action: 'sqs:SendMessage', resource: queue('jobs'), caller: 'functions/ingest/enqueue.ts (SqsMessageQueue.sendBatch: SendMessageBatch)', why: 'enqueue segment jobs' },
   { role: 'ingest', action: 'sqs:SendMessage', resource: queue('ingestFailures'), caller: 'Lambda asynchronous invocation (on-failure destination)', why: 'park an S3 event that failed 3 times' },
   { role: 'ingest', action: 's3:GetObject', resource: objects(INPUT_PREFIX), caller: 'functions/ingest/enqueue.ts, batch-operations.ts (HeadObject)', why: "an upload's size, ETag and greenscreen-* metadata" },
   { role: 'ingest', action: 's3:GetObject', resource: objects(RESULTS_PREFIX), caller: 'functions/core/results.ts isUpToDate (HeadObject result.json)', why: 'Batch Operations skips photos whose result is up to date' },
@@ -85,7 +85,7 @@ export const ACCESS_CONTRACT: readonly AccessRow[] = [
   { role: 'ingest', action: 's3:ListBucket', resource: bucket, listPrefix: RESULTS_PREFIX, caller: 'functions/core/results.ts isUpToDate (HeadObject result.json)', why: 'a photo with no result yet (every new one) must read as 404 (stale: enqueue), not 403' },
 
   // ---- segment worker (ECS task role) ----------------------------------------------------------
-  { role: 'worker', action: 'sqs:ReceiveMessage', resource: queue('jobs'), caller: 'functions/segment/worker.ts (SqsJobQueue.receive)', why: 'long-poll jobs' },
+  { role: 'worker', action: 'sqs:ReceiveMessage', resource: queue('jobs'), caller: 'functions/segment/worker.ts (SqsMessageQueue.receive)', why: 'long-poll jobs' },
   { role: 'worker', action: 'sqs:DeleteMessage', resource: queue('jobs'), caller: 'functions/segment/worker.ts', why: 'a job that ended (succeeded or recorded failed)' },
   { role: 'worker', action: 'sqs:ChangeMessageVisibility', resource: queue('jobs'), caller: 'functions/segment/worker.ts (extend, release)', why: 'keep jobs in work invisible; hand a job back with a retry delay' },
   { role: 'worker', action: 'sqs:SendMessage', resource: queue('events'), caller: 'functions/segment/process-job.ts (publish: SendMessageBatch)', why: 'job.succeeded / job.failed events for notify' },
@@ -102,7 +102,7 @@ export const ACCESS_CONTRACT: readonly AccessRow[] = [
   { role: 'notify', action: 'sqs:ReceiveMessage', resource: queue('events'), caller: 'Lambda event source mapping', why: 'poll the events queue' },
   { role: 'notify', action: 'sqs:DeleteMessage', resource: queue('events'), caller: 'Lambda event source mapping', why: 'delete delivered events' },
   { role: 'notify', action: 'sqs:GetQueueAttributes', resource: queue('events'), caller: 'Lambda event source mapping', why: 'the mapping reads the queue (AWS requires it of the execution role)' },
-  { role: 'notify', action: 'sqs:ChangeMessageVisibility', resource: queue('events'), caller: 'functions/notify/handler.ts (SqsJobQueue.release)', why: 'exponential backoff before the next delivery attempt' },
+  { role: 'notify', action: 'sqs:ChangeMessageVisibility', resource: queue('events'), caller: 'functions/notify/handler.ts (SqsMessageQueue.release)', why: 'exponential backoff before the next delivery attempt' },
   { role: 'notify', action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret' }, caller: 'functions/notify/subscriptions.ts', why: 'read the webhook subscriptions' },
   { role: 'notify', action: 's3:GetObject', resource: objects(RESULTS_PREFIX), caller: 'functions/core/adapters/s3-object-store.ts presignGet', why: "presigned result URLs carry the signer's permissions" },
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUT_PREFIX } from '#core/resources';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import { SourceReads, startStackWebServer, startWebServer, type WebServer } from '#local/web-server';
-import { createModelSession, type ModelSession } from '#segment/model';
+import { createModelSession, type ModelSession } from '#segment/model-session';
 import { cardPathFor, loadModelCard, type ModelCard } from '#segment/model-card';
 import { launchBrowser, Screenshots, type BrowserSession } from '#test/browser';
 import { photoPath } from '#test/images';

@@ -1,5 +1,5 @@
 /**
- * Fault injection at the adapter boundary: wrappers around a real ObjectStore / JobQueue that fail
+ * Fault injection at the adapter boundary: wrappers around a real ObjectStore / MessageQueue that fail
  * some calls, deterministically (every Nth call, or with probability p from a seeded generator).
  * A fault happens either before the call (nothing reached the service) or after it (the service
  * did the work but the caller hears a failure, as with a timeout on the way back), which is the
@@ -7,7 +7,7 @@
  */
 import { QueueError, StorageError } from '#core/errors';
 import type {
-  JobQueue,
+  MessageQueue,
   ListPage,
   ObjectHead,
   ObjectStore,
@@ -138,12 +138,12 @@ export class FaultyObjectStore implements ObjectStore {
 }
 
 /**
- * A JobQueue whose calls fail as the injector says. `sendBatch` keeps the adapter's contract (it
+ * A MessageQueue whose calls fail as the injector says. `sendBatch` keeps the adapter's contract (it
  * reports refused entries rather than throwing); the other methods throw retryable QueueErrors.
  */
-export class FaultyJobQueue<T> implements JobQueue<T> {
+export class FaultyMessageQueue<T> implements MessageQueue<T> {
   constructor(
-    private readonly inner: JobQueue<T>,
+    private readonly inner: MessageQueue<T>,
     readonly faults: FaultInjector,
     private readonly name = 'queue',
   ) {}
@@ -162,7 +162,7 @@ export class FaultyJobQueue<T> implements JobQueue<T> {
     return timing === 'after' ? refuseAll() : result;
   }
 
-  receive(...args: Parameters<JobQueue<T>['receive']>): Promise<ReceivedMessage<T>[]> {
+  receive(...args: Parameters<MessageQueue<T>['receive']>): Promise<ReceivedMessage<T>[]> {
     return this.faults.run('receive', () => this.inner.receive(...args), this.error('ReceiveMessage'));
   }
 

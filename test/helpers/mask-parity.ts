@@ -8,7 +8,7 @@ import { decodeImage } from '#segment/image';
 import { upsampleMask } from '#segment/inference';
 import { decideSubject, subjectEvidence } from '#segment/subject';
 import type { ModelCard } from '#segment/model-card';
-import type { ModelSession } from '#segment/model';
+import type { ModelSession } from '#segment/model-session';
 
 export interface NodeSegmentation {
   plan: InputPlan;

@@ -6,15 +6,16 @@
 import sharp from 'sharp';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { ObjectNotFoundError } from '#core/errors';
+import { listAll } from '#core/listing';
 import type { ObjectStore } from '#core/ports';
 import { resultPrefix } from '#core/results';
 import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
 import type { ReceivedDelivery, WebhookReceiver } from '#local/webhook-receiver';
 
 export interface Upload {
@@ -124,13 +125,9 @@ export async function auditRun(stack: LocalStack, keys: readonly string[]): Prom
 
     // Result sets: one job folder (results/<key>/<jobId>/), the one result.json names.
     const folders = new Set<string>();
-    for (let token: string | undefined, first = true; first || token; first = false) {
-      const page = await store.list(bucket, prefix, token);
-      for (const o of page.objects) {
-        const m = /^([0-9a-f]{32})\/(mask|cutout)\.png$/.exec(o.key.slice(prefix.length));
-        if (m) folders.add(m[1]!);
-      }
-      token = page.nextToken;
+    for (const o of await listAll(store, bucket, prefix)) {
+      const m = /^([0-9a-f]{32})\/(mask|cutout)\.png$/.exec(o.key.slice(prefix.length));
+      if (m) folders.add(m[1]!);
     }
     const deliveries = byKey.get(key) ?? [];
     if (folders.size > 1 || new Set(deliveries.map((d) => d.webhookId)).size > 1) audit.duplicates.push(key);
@@ -205,8 +202,8 @@ export async function startStackWithFaults(plan: FaultPlan, options: LocalStackO
     endpoint: emulator.endpoint,
     overrides: {
       store: new FaultyObjectStore(new S3ObjectStore(s3), faults.store),
-      jobs: new FaultyJobQueue(new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl), faults.jobs, 'jobs'),
-      events: new FaultyJobQueue(new SqsJobQueue<JobEvent>(sqs, resources.eventsQueueUrl), faults.events, 'events'),
+      jobs: new FaultyMessageQueue(new SqsMessageQueue<SegmentJob>(sqs, resources.jobsQueueUrl), faults.jobs, 'jobs'),
+      events: new FaultyMessageQueue(new SqsMessageQueue<JobEvent>(sqs, resources.eventsQueueUrl), faults.events, 'events'),
     },
   });
   return {

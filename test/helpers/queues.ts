@@ -1,10 +1,10 @@
 /**
- * An in-memory JobQueue with FIFO de-duplication semantics (the real counterpart, SqsJobQueue,
+ * An in-memory MessageQueue with FIFO de-duplication semantics (the real counterpart, SqsMessageQueue,
  * has its own tests against the emulator and against scripted SQS responses).
  */
-import type { JobQueue, OutgoingMessage, ReceivedMessage, SendBatchResult } from '#core/ports';
+import type { MessageQueue, OutgoingMessage, ReceivedMessage, SendBatchResult } from '#core/ports';
 
-export class InMemoryJobQueue<T> implements JobQueue<T> {
+export class InMemoryJobQueue<T> implements MessageQueue<T> {
   readonly sent: OutgoingMessage<T>[] = [];
   readonly deleted: string[] = [];
   readonly released: { receiptHandle: string; delaySeconds: number }[] = [];

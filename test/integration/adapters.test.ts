@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { ImageTooLargeError, ObjectNotFoundError } from '#core/errors';
 import { startEmulator, type Emulator } from '#local/emulator';
 import { provisionResources, type ProvisionedResources } from '#local/provision';
@@ -60,9 +60,9 @@ describe('S3ObjectStore', () => {
   });
 });
 
-describe('SqsJobQueue', () => {
+describe('SqsMessageQueue', () => {
   it('sends 25 messages in batches of 10, FIFO de-duplicates, receives, extends and deletes', async () => {
-    const q = new SqsJobQueue<{ n: number }>(sqs, res.jobsQueueUrl);
+    const q = new SqsMessageQueue<{ n: number }>(sqs, res.jobsQueueUrl);
     const msgs = Array.from({ length: 25 }, (_, n) => ({ id: `m${n}`, body: { n }, deduplicationId: `d${n % 20}` }));
     expect(await q.sendBatch(msgs)).toEqual({ failed: [] });
     const got: number[] = [];
@@ -93,7 +93,7 @@ describe('SqsJobQueue', () => {
         return { Successful: cmd.input.Entries.map((e) => ({ Id: e.Id })), Failed: [] };
       },
     } as unknown as SQSClient;
-    const q = new SqsJobQueue<{ n: string }>(fake, 'https://sqs.us-east-1.amazonaws.com/1/q', { sleep: async () => undefined });
+    const q = new SqsMessageQueue<{ n: string }>(fake, 'https://sqs.us-east-1.amazonaws.com/1/q', { sleep: async () => undefined });
     const out = await q.sendBatch([{ id: 'a', body: { n: 'a' } }, { id: 'b', body: { n: 'b' } }, { id: 'c', body: { n: 'c' } }]);
     expect(calls).toEqual([['a', 'b', 'c'], ['b']]);
     expect(out.failed).toEqual([{ id: 'c', reason: 'InvalidMessageContents: bad' }]);

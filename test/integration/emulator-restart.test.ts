@@ -9,12 +9,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import type { SegmentJob } from '#core/types';
 import { startEmulator, type Emulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore } from '#test/faults';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#test/faults';
 import { readPhoto } from '#test/images';
 import { captureLogs, type CapturedLogs } from '#test/logs';
 import { auditRun, uploadAll, waitForWebhooks, waitUntil } from '#test/pipeline';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   s3 = createS3Client(connection);
   sqs = createSqsClient(connection);
   const resources = await provisionResources(s3, sqs, { visibilitySeconds: VISIBILITY_SECONDS });
-  const jobs = new FaultyJobQueue(new SqsJobQueue<SegmentJob>(sqs, resources.jobsQueueUrl), jobsCalls, 'jobs');
+  const jobs = new FaultyMessageQueue(new SqsMessageQueue<SegmentJob>(sqs, resources.jobsQueueUrl), jobsCalls, 'jobs');
   stack = await startLocalStack({
     endpoint: emulator.endpoint,
     batchSize: 2,

@@ -13,8 +13,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
-import { systemClock, type JobQueue, type OutgoingMessage, type SendBatchResult } from '#core/ports';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
+import { systemClock, type MessageQueue, type OutgoingMessage, type SendBatchResult } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { jobIdFor } from '#core/results';
 import { startEmulator, type Emulator } from '#local/emulator';
@@ -37,7 +37,7 @@ let s3: S3Client;
 let sqs: SQSClient;
 let res: ProvisionedResources;
 let store: S3ObjectStore;
-let jobs: SqsJobQueue<SegmentJob>;
+let jobs: SqsMessageQueue<SegmentJob>;
 let scratch: string;
 /** A fresh folder for checkpoints, under one that is removed at the end. */
 const tempDir = (name: string) => mkdtemp(join(scratch, `${name}-`));
@@ -50,7 +50,7 @@ beforeAll(async () => {
   sqs = createSqsClient(conn);
   res = await provisionResources(s3, sqs);
   store = new S3ObjectStore(s3);
-  jobs = new SqsJobQueue<SegmentJob>(sqs, res.jobsQueueUrl);
+  jobs = new SqsMessageQueue<SegmentJob>(sqs, res.jobsQueueUrl);
   // Keys whose emulator order (localeCompare) and S3 order (bytes) agree; see docs/reprocess.md.
   await mapConcurrent(
     Array.from({ length: N }, (_, i) => i),
@@ -94,7 +94,7 @@ function identity(modelVersion: string, force = false): RunIdentity {
 }
 
 /** The real queue, with a hook before each SendMessageBatch and a count of what went on the wire. */
-class HookedQueue implements Pick<JobQueue<SegmentJob>, 'sendBatch'> {
+class HookedQueue implements Pick<MessageQueue<SegmentJob>, 'sendBatch'> {
   calls = 0;
   wire = 0;
   constructor(private readonly before: (call: number) => void) {}
@@ -121,7 +121,7 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
     const ctl = new AbortController();
     const queue = new HookedQueue((call) => call === 80 && ctl.abort());
     // Act
-    const first = await run({ checkpoints, queue: queue as unknown as JobQueue<SegmentJob> }, { modelVersion: 'int-v1', signal: ctl.signal });
+    const first = await run({ checkpoints, queue: queue as unknown as MessageQueue<SegmentJob> }, { modelVersion: 'int-v1', signal: ctl.signal });
     const onDisk = JSON.parse(await readFile(checkpoints.location, 'utf8')) as CheckpointState;
     const second = await run({ checkpoints }, { modelVersion: 'int-v1' });
     // Assert
@@ -154,12 +154,12 @@ describe('greenscreen reprocess (local, against the emulator)', () => {
     });
     // Act
     const first = await run(
-      { checkpoints: dying, queue: queue as unknown as JobQueue<SegmentJob> },
+      { checkpoints: dying, queue: queue as unknown as MessageQueue<SegmentJob> },
       { modelVersion: 'kill-v1', force: true, checkpointIntervalMs: 0 },
     );
     const resumeFrom = (await disk.load())!;
     const queue2 = new HookedQueue(() => undefined);
-    const second = await run({ checkpoints: disk, queue: queue2 as unknown as JobQueue<SegmentJob> }, { modelVersion: 'kill-v1', force: true });
+    const second = await run({ checkpoints: disk, queue: queue2 as unknown as MessageQueue<SegmentJob> }, { modelVersion: 'kill-v1', force: true });
     // Assert
     expect(first.status).toBe('failed');
     expect(resumeFrom.lastKey).toBeDefined();

@@ -4,6 +4,7 @@
  * worker's upsampling and haze curve) and the cut-out.
  * Resizing for the model is not here: that is #core/segmentation's, as in the worker.
  */
+import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/limits';
 import { applyHazeCurve, type HazeCurve } from '#core/mask-curve';
 import type { InputPlan, Pixels } from '#core/segmentation';
 
@@ -12,8 +13,8 @@ export interface Limits {
   maxPixels: number;
 }
 
-/** The worker's defaults (#core/config): a photo the pipeline would refuse is refused here too. */
-export const DEFAULT_LIMITS: Limits = { maxBytes: 50 * 1024 * 1024, maxPixels: 40_000_000 };
+/** The worker's defaults (#core/limits): a photo the pipeline would refuse is refused here too. */
+export const DEFAULT_LIMITS: Limits = { maxBytes: DEFAULT_MAX_UPLOAD_BYTES, maxPixels: DEFAULT_MAX_INPUT_PIXELS };
 
 /** A photo the page cannot use, with a code like the pipeline's and a sentence for the person. */
 export class PhotoError extends Error {

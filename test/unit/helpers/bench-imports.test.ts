@@ -22,7 +22,7 @@ function helpersReachedFrom(file: string, seen = new Set<string>()): Set<string>
 }
 
 describe('benchmarks', () => {
-  const benches = readdirSync(join(ROOT, 'bench')).filter((f) => f.endsWith('.ts'));
+  const benches = readdirSync(join(ROOT, 'bench'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.includes('node_modules'));
 
   it.each(benches)('%s reaches no test helper that imports vitest', (bench) => {
     const offenders = [...helpersReachedFrom(join(ROOT, 'bench', bench))].filter((h) => /from 'vitest'/.test(readFileSync(h, 'utf8')));

@@ -1,9 +1,9 @@
 /** The fault injectors that the fault tests and `bench:faults` rely on: deterministic, bounded, counted. */
 import { describe, expect, it } from 'vitest';
 import { QueueError, StorageError } from '#core/errors';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore, seededRandom } from '#test/faults';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, seededRandom } from '#test/faults';
 import { InMemoryObjectStore } from '#test/fakes';
-import type { JobQueue } from '#core/ports';
+import type { MessageQueue } from '#core/ports';
 
 const pattern = (injector: FaultInjector, calls: number) =>
   Array.from({ length: calls }, () => injector.next('m') ?? '-').join(' ');
@@ -56,10 +56,10 @@ describe('FaultyObjectStore', () => {
   });
 });
 
-describe('FaultyJobQueue', () => {
+describe('FaultyMessageQueue', () => {
   it('reports refused entries from sendBatch, as the SQS adapter does, and throws QueueError elsewhere', async () => {
     const sent: string[] = [];
-    const inner: JobQueue<string> = {
+    const inner: MessageQueue<string> = {
       sendBatch: async (messages) => {
         sent.push(...messages.map((m) => m.body));
         return { failed: [] };
@@ -69,7 +69,7 @@ describe('FaultyJobQueue', () => {
       extendVisibility: async () => undefined,
       release: async () => undefined,
     };
-    const queue = new FaultyJobQueue(inner, new FaultInjector({ everyNth: 1, timing: 'after' }), 'jobs');
+    const queue = new FaultyMessageQueue(inner, new FaultInjector({ everyNth: 1, timing: 'after' }), 'jobs');
 
     const res = await queue.sendBatch([{ id: '0', body: 'hello' }]);
 

@@ -2,8 +2,8 @@ import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
-import type { Clock, JobQueue, ObjectHead, ObjectStore } from '#core/ports';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
+import type { Clock, MessageQueue, ObjectHead, ObjectStore } from '#core/ports';
 import type { SegmentJob } from '#core/types';
 import { handleBatchOperations, type BatchOperationsResponse } from '#ingest/batch-operations';
 import { createIngestHandler } from '#ingest/handler';
@@ -38,7 +38,7 @@ class VersionedStore extends InMemoryObjectStore {
   }
 }
 
-function setup(options: { store?: ObjectStore; queue?: JobQueue<SegmentJob> } = {}) {
+function setup(options: { store?: ObjectStore; queue?: MessageQueue<SegmentJob> } = {}) {
   const store = options.store ?? new VersionedStore();
   const queue = new InMemoryJobQueue<SegmentJob>();
   const deps = {
@@ -205,13 +205,13 @@ describe('handleBatchOperations (S3 Batch Operations, invocation schema 2.0)', (
   });
 
   it('SQS throttling (after the queue adapter\'s own retries) is a TemporaryFailure', async () => {
-    // Arrange: the real SqsJobQueue over an SQS client that is always throttled
+    // Arrange: the real SqsMessageQueue over an SQS client that is always throttled
     const sqs = {
       send: async () => {
         throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
       },
     } as unknown as SQSClient;
-    const queue = new SqsJobQueue<SegmentJob>(sqs, 'https://sqs.us-east-1.amazonaws.com/1/greenscreen-jobs.fifo', {
+    const queue = new SqsMessageQueue<SegmentJob>(sqs, 'https://sqs.us-east-1.amazonaws.com/1/greenscreen-jobs.fifo', {
       sleep: async () => undefined,
     });
     const { store, deps } = setup({ queue });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock, JobQueue, OutgoingMessage, SendBatchResult } from '#core/ports';
+import type { Clock, MessageQueue, OutgoingMessage, SendBatchResult } from '#core/ports';
 import type { SegmentJob } from '#core/types';
 import { jobIdFor } from '#core/results';
 import { staleIndexKey } from '#core/results';
@@ -34,7 +34,7 @@ class MemoryCheckpoints implements CheckpointStore {
 }
 
 /** Records every SendMessageBatch as sent on the wire (before FIFO de-duplication). */
-class WireQueue implements Pick<JobQueue<SegmentJob>, 'sendBatch'> {
+class WireQueue implements Pick<MessageQueue<SegmentJob>, 'sendBatch'> {
   readonly wire: OutgoingMessage<SegmentJob>[] = [];
   calls = 0;
   inFlight = 0;
@@ -88,7 +88,7 @@ function setup(store: ListingObjectStore, extra: Partial<ReprocessDeps> = {}) {
   const checkpoints = new MemoryCheckpoints();
   const deps: ReprocessDeps = {
     store,
-    queue: queue as unknown as JobQueue<SegmentJob>,
+    queue: queue as unknown as MessageQueue<SegmentJob>,
     clock,
     checkpoints,
     newRunId: () => 'rp-test-1',

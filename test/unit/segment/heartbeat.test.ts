@@ -11,12 +11,12 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '#core/logger';
-import type { Clock, JobQueue, ReceivedMessage } from '#core/ports';
+import type { Clock, MessageQueue, ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { checkHeartbeat, FileHeartbeat, HEARTBEAT_MAX_AGE_SECONDS, type Heartbeat } from '#segment/heartbeat';
 import { InferenceBatcher } from '#segment/inference';
 import { TEST_CARD } from '#test/model-card';
-import type { ModelSession } from '#segment/model';
+import type { ModelSession } from '#segment/model-session';
 import { SegmentWorker } from '#segment/worker';
 import { InMemoryObjectStore } from '#test/fakes';
 
@@ -87,7 +87,7 @@ describe('heartbeat file and check', () => {
 
 const CARD = TEST_CARD;
 
-const noEvents: JobQueue<JobEvent> = {
+const noEvents: MessageQueue<JobEvent> = {
   sendBatch: async () => ({ failed: [] }),
   receive: async () => [],
   delete: async () => undefined,
@@ -107,7 +107,7 @@ describe('SegmentWorker heartbeat', () => {
     const job: SegmentJob = { v: 1, jobId: 'c'.repeat(32), source: { bucket: 'bucket', key: 'incoming/p.jpg', etag, size: photo.length }, modelVersion: 'test', enqueuedAt: new Date().toISOString() };
     let receives = 0;
     const deleted: string[] = [];
-    const jobs: JobQueue<SegmentJob> = {
+    const jobs: MessageQueue<SegmentJob> = {
       sendBatch: async () => ({ failed: [] }),
       async receive(): Promise<ReceivedMessage<SegmentJob>[]> {
         if (++receives === 3) return [{ messageId: 'm-1', receiptHandle: 'h-1', body: job, receiveCount: 1 }];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractProbability, InferenceBatcher, preprocess } from '#segment/inference';
-import type { ModelSession } from '#segment/model';
+import type { ModelSession } from '#segment/model-session';
 import { testCard } from '#test/model-card';
 
 const card = testCard({ version: 't', input: { longSide: 320, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });

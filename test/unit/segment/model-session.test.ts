@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { createModelSession } from '#segment/model';
+import { createModelSession } from '#segment/model-session';
 
 const onLinux = process.platform === 'linux';
 const DYING_HOST = new URL('../../fixtures/model-host-dies.mjs', import.meta.url);

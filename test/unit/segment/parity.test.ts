@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { createModelSession } from '#segment/model';
+import { createModelSession } from '#segment/model-session';
 
 const FIXTURES = new URL('../../fixtures/parity/', import.meta.url);
 

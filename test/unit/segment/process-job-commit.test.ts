@@ -12,7 +12,7 @@ import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { jobIdFor } from '#core/results';
 import { RESULT_METADATA, staleIndexEtag, staleIndexKey } from '#core/results';
 import { InferenceBatcher } from '#segment/inference';
-import type { ModelSession } from '#segment/model';
+import type { ModelSession } from '#segment/model-session';
 import { processJob, type ProcessDeps } from '#segment/process-job';
 import { InMemoryObjectStore } from '#test/fakes';
 import { InMemoryJobQueue } from '#test/queues';

@@ -8,11 +8,11 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '#core/logger';
-import { systemClock, type JobQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
+import { systemClock, type MessageQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { InferenceBatcher } from '#segment/inference';
 import { TEST_CARD } from '#test/model-card';
-import type { ModelSession } from '#segment/model';
+import type { ModelSession } from '#segment/model-session';
 import { SegmentWorker } from '#segment/worker';
 import { InMemoryObjectStore } from '#test/fakes';
 
@@ -37,9 +37,9 @@ function gatedSession() {
 }
 
 /** An events queue that records what the worker publishes. */
-function recordingEventQueue(): { events: JobQueue<JobEvent>; published: OutgoingMessage<JobEvent>[] } {
+function recordingEventQueue(): { events: MessageQueue<JobEvent>; published: OutgoingMessage<JobEvent>[] } {
   const published: OutgoingMessage<JobEvent>[] = [];
-  const events: JobQueue<JobEvent> = {
+  const events: MessageQueue<JobEvent> = {
     sendBatch: async (m) => (published.push(...m), { failed: [] }),
     receive: async () => [],
     delete: async () => undefined,
@@ -71,7 +71,7 @@ describe('SegmentWorker', () => {
     const message = (receiptHandle: string, receiveCount: number): ReceivedMessage<SegmentJob> => ({ messageId: 'm-1', receiptHandle, body: job, receiveCount });
     let receives = 0;
     const deleted: string[] = [];
-    const jobs: JobQueue<SegmentJob> = {
+    const jobs: MessageQueue<SegmentJob> = {
       sendBatch: async () => ({ failed: [] }),
       async receive() {
         receives++;
@@ -114,7 +114,7 @@ describe('SegmentWorker', () => {
     let receives = 0;
     const deleted: string[] = [];
     const released: string[] = [];
-    const jobs: JobQueue<SegmentJob> = {
+    const jobs: MessageQueue<SegmentJob> = {
       sendBatch: async () => ({ failed: [] }),
       async receive() {
         if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];

@@ -2,16 +2,16 @@
 import { availableParallelism } from 'node:os';
 import { createS3Client, createSqsClient, type AwsConnection } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { SqsJobQueue } from '#core/adapters/sqs-job-queue';
+import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { DEFAULT_CODEC_NICE } from '#core/config';
 import type { Logger } from '#core/logger';
-import { systemClock, type JobQueue, type ObjectStore } from '#core/ports';
+import { systemClock, type MessageQueue, type ObjectStore } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { FileHeartbeat } from './heartbeat.ts';
 import { createSegmenter, type InferenceBatcher } from './inference.ts';
 import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
-import type { ExecutionProviderChoice, ModelSession } from './model.ts';
+import type { ExecutionProviderChoice, ModelSession } from './model-session.ts';
 import { deprioritiseAllBut } from './priority.ts';
 import { SegmentWorker, type JobMetrics } from './worker.ts';
 
@@ -51,7 +51,7 @@ export interface BuiltWorker {
 export async function buildWorker(
   settings: WorkerSettings,
   logger: Logger,
-  overrides: { store?: ObjectStore; jobs?: JobQueue<SegmentJob>; events?: JobQueue<JobEvent>; metrics?: JobMetrics } = {},
+  overrides: { store?: ObjectStore; jobs?: MessageQueue<SegmentJob>; events?: MessageQueue<JobEvent>; metrics?: JobMetrics } = {},
 ): Promise<BuiltWorker> {
   const loaded = await loadModelCard(settings.modelCard ?? cardPathFor('tiramisu'));
   // Measured (bench/pipeline.ts, 2 cores): 1 inference thread + 1 core for codecs and I/O runs the
@@ -63,8 +63,8 @@ export async function buildWorker(
     session.provider === 'cpu' ? deprioritiseAllBut(session.threadIds, settings.codecNice ?? DEFAULT_CODEC_NICE) : { lowered: 0, kept: 0 };
   const sqs = createSqsClient(settings.connection);
   const store = overrides.store ?? new S3ObjectStore(createS3Client(settings.connection));
-  const jobs = overrides.jobs ?? new SqsJobQueue<SegmentJob>(sqs, settings.jobsQueueUrl);
-  const events = overrides.events ?? new SqsJobQueue<JobEvent>(sqs, settings.eventsQueueUrl);
+  const jobs = overrides.jobs ?? new SqsMessageQueue<SegmentJob>(sqs, settings.jobsQueueUrl);
+  const events = overrides.events ?? new SqsMessageQueue<JobEvent>(sqs, settings.eventsQueueUrl);
   const worker = new SegmentWorker(
     jobs,
     {

@@ -6,11 +6,11 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QueueError } from '../errors.ts';
-import type { JobQueue, OutgoingMessage, ReceivedMessage, SendBatchResult } from '../ports.ts';
+import type { MessageQueue, OutgoingMessage, ReceivedMessage, SendBatchResult } from '../ports.ts';
 
 export const SQS_MAX_BATCH = 10;
 
-export interface SqsJobQueueOptions {
+export interface SqsMessageQueueOptions {
   /** Attempts for entries SQS refuses with a retryable (sender-fault=false) error. */
   maxSendAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -18,8 +18,8 @@ export interface SqsJobQueueOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** JobQueue over the real SQS client (JSON protocol); local mode points the client at the emulator. */
-export class SqsJobQueue<T> implements JobQueue<T> {
+/** MessageQueue over the real SQS client (JSON protocol); local mode points the client at the emulator. */
+export class SqsMessageQueue<T> implements MessageQueue<T> {
   private readonly fifo: boolean;
   private readonly maxSendAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -27,7 +27,7 @@ export class SqsJobQueue<T> implements JobQueue<T> {
   constructor(
     private readonly sqs: SQSClient,
     readonly queueUrl: string,
-    options: SqsJobQueueOptions = {},
+    options: SqsMessageQueueOptions = {},
   ) {
     this.fifo = queueUrl.endsWith('.fifo');
     this.maxSendAttempts = options.maxSendAttempts ?? 5;
