@@ -142,7 +142,7 @@ function seedPut(objectKey: string, body: string, contentType: string, metadata:
     req.end(body);
   });
 }
-let t = performance.now();
+const t = performance.now();
 const indices = Array.from({ length: N }, (_, i) => i);
 await mapConcurrent(indices, 64, async (i) => {
   const etag = await seedPut(key(i), `jpeg ${i}`, 'image/jpeg');

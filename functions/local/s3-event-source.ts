@@ -87,7 +87,7 @@ export class LocalS3EventSource {
         : sent > 0
           ? pollMs
           : Math.min(pollMs * 4, Math.max(pollMs, delay * 2));
-      if (!this.stopped) this.timer = setTimeout(tick, delay);
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), delay); // tick handles its own errors
     };
     void tick();
   }

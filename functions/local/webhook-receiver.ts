@@ -101,7 +101,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     const delivery: ReceivedDelivery = { webhookId, type, receivedAt: clock.now().toISOString(), payload, raw: { headers, body } };
     deliveries.push(delivery);
     if (options.jsonlPath) {
-      const { raw: _raw, ...line } = delivery;
+      const line: Omit<ReceivedDelivery, 'raw'> = { webhookId, type, receivedAt: delivery.receivedAt, payload };
       await appendFile(options.jsonlPath, `${JSON.stringify(line)}\n`);
     }
     return 'new';

@@ -142,7 +142,7 @@ export class ReadOnlyCheckpointStore implements CheckpointStore {
     return this.inner.load();
   }
 
-  async save(_state: CheckpointState): Promise<void> {}
+  async save(): Promise<void> {}
 
   async clear(): Promise<void> {}
 }

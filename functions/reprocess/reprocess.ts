@@ -13,7 +13,7 @@
  * webhook-id is the same, so receivers de-duplicate too).
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock, MessageQueue, ListedObject, ObjectStore, OutgoingMessage, SendBatchResult } from '#core/ports';
+import type { Clock, MessageQueue, ListedObject, ObjectStore, SendBatchResult } from '#core/ports';
 import { isReservedKey } from '#core/resources';
 import type { OutputProfile } from '#core/output-options';
 import type { SegmentJob } from '#core/types';
@@ -108,7 +108,7 @@ export function newRunId(clock: Clock): string {
 
 /** A queue that accepts everything and sends nothing (dry runs go through the same use case). */
 class DryRunQueue implements Pick<MessageQueue<SegmentJob>, 'sendBatch'> {
-  async sendBatch(_messages: OutgoingMessage<SegmentJob>[]): Promise<SendBatchResult> {
+  async sendBatch(): Promise<SendBatchResult> {
     return { failed: [] };
   }
 }

@@ -14,7 +14,7 @@ export class ListingObjectStore extends InMemoryObjectStore {
   /** Every list call's arguments, in order. */
   readonly listCalls: { prefix: string; token?: string; options?: ListOptions }[] = [];
 
-  override async head(bucket: string, key: string, _options?: { versionId?: string }): Promise<ObjectHead | undefined> {
+  override async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
     this.calls.head++;
     return super.head(bucket, key);
   }
