@@ -1,7 +1,9 @@
 /**
  * `greenscreen eval <setDir>[:split] ...`: quality and speed of the shipped model, set by set,
- * through the serving code path (decode -> the segmenter of #segment/inference: pre-process -> ONNX
- * -> upsample), as the worker runs it.
+ * through the serving code path (decode -> the worker's segmenter, #segmenter/segmenter's one
+ * composition: pre-process -> ONNX -> the subject rule -> upsample and haze curve): it scores what
+ * users get. A photo the subject rule finds nobody in is scored as the empty mask it is served as
+ * (IoU 0 against a labelled person); `noSubject` counts them per set.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import type { ExecutionProviderChoice } from '#segment/model';
 import { writeContactSheets } from './contact-sheet.ts';
 import { median, scoreMask } from './metrics.ts';
 import { Progress } from './progress.ts';
+import type { Subject } from '#segmenter/subject';
 
 /** One labelled set to score: `<dir>/images/<id>.{jpg,jpeg,png}`, `<dir>/masks/<id>.png`, optional `<dir>/ignore/<id>.png`. */
 export interface EvalSet {
@@ -48,7 +51,9 @@ export interface SetScores {
 }
 
 export interface SetResult extends SetScores {
-  perImage: { id: string; iou: number; ms: number }[];
+  /** Photos the subject rule found nobody in (served, and scored, as an empty mask). */
+  noSubject: number;
+  perImage: { id: string; iou: number; ms: number; subject: Subject }[];
   worstSheet?: string;
 }
 
@@ -158,23 +163,27 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const allMs: number[] = [];
     let done = 0;
     for (const [k, set] of options.sets.entries()) {
-      const rows: (Parameters<typeof setScores>[0][number] & { id: string })[] = [];
+      const rows: (Parameters<typeof setScores>[0][number] & { id: string; subject: Subject })[] = [];
       const preds = new Map<string, Buffer>();
       for (const pair of lists[k]!) {
         const bytes = await readFile(pair.image);
         const t0 = performance.now();
         const img = await decodeImage(bytes, { maxPixels: 1e8 });
-        const { mask } = await segmenter.segment(img);
+        const { mask, subject } = await segmenter.segment(img);
         const ms = performance.now() - t0;
         const truth = await readGrey(pair.mask, 'mask', img.width, img.height);
         const ignore = pair.ignore ? await readGrey(pair.ignore, 'ignore mask', img.width, img.height) : undefined;
         const s = scoreMask(mask, truth, img.width, img.height, ignore);
-        rows.push({ id: pair.id, ms, ...s });
+        rows.push({ id: pair.id, ms, subject, ...s });
         allMs.push(ms);
         if (options.outDir) preds.set(pair.id, await sharp(mask, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer());
         options.onProgress?.(++done, total);
       }
-      const result: SetResult = { ...setScores(rows), perImage: rows.map((r) => ({ id: r.id, iou: r.iou, ms: r.ms })) };
+      const result: SetResult = {
+        ...setScores(rows),
+        noSubject: rows.filter((r) => r.subject === 'none').length,
+        perImage: rows.map((r) => ({ id: r.id, iou: r.iou, ms: r.ms, subject: r.subject })),
+      };
       if (options.outDir && rows.length) result.worstSheet = await worstSheet(options.outDir, set, lists[k]!, rows, preds);
       sets[set.name] = result;
     }
@@ -237,6 +246,10 @@ export function formatReport(r: EvalReport): string {
     `  all sets: mean of dataset IoU ${r.summary.meanDatasetIoU.toFixed(4)}, min ${r.summary.minDatasetIoU.toFixed(4)} (${r.summary.minSet})\n` +
     `  ms/image ${r.msPerImage.toFixed(1)} median (decode + pre-process + model + upsample); model ${r.modelMsPerImage.toFixed(1)} mean\n` +
     Object.entries(r.sets)
+      .filter(([, s]) => s.noSubject)
+      .map(([name, s]) => `  ${name}: nobody found in ${s.noSubject} of ${s.n} photo(s) (subject rule): scored as the empty mask users get\n`)
+      .join('') +
+    Object.entries(r.sets)
       .filter(([, s]) => s.worstSheet)
       .map(([name, s]) => `  worst 12 of ${name}: ${s.worstSheet}\n`)
       .join('')
@@ -248,7 +261,7 @@ export function reportJson(r: EvalReport): Record<string, unknown> {
   const sets = Object.fromEntries(
     Object.entries(r.sets).map(([name, s]) => [
       name,
-      { datasetIoU: s.datasetIoU, meanIoU: s.meanIoU, boundaryF: s.boundaryF, mae: s.mae, n: s.n, msPerImage: s.msPerImage },
+      { datasetIoU: s.datasetIoU, meanIoU: s.meanIoU, boundaryF: s.boundaryF, mae: s.mae, n: s.n, noSubject: s.noSubject, msPerImage: s.msPerImage },
     ]),
   );
   const only = Object.values(sets).length === 1 ? Object.values(sets)[0] : undefined;

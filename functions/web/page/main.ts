@@ -5,9 +5,7 @@
  */
 import type { DeliveryList, DeliveryRow, JobList, JobRow } from '../api.ts';
 import { PipelineApi } from './api-client.ts';
-import { EDGE_POSTPROCESS } from '#core/mask-curve';
-import { decideSubject, subjectEvidence } from '#segment/subject';
-import { composite, decodePhoto, DEFAULT_LIMITS, drawCutout, drawMask, finishMask, PhotoError, toBlob, type Background, type DecodedPhoto, type Limits } from './pixels.ts';
+import { composite, decodePhoto, DEFAULT_LIMITS, drawCutout, drawMask, PhotoError, toBlob, type Background, type DecodedPhoto, type Limits } from './pixels.ts';
 import { loadSegmenter, type PageSegmenter, type Segmentation } from './segmenter.ts';
 
 interface Photo {
@@ -20,7 +18,7 @@ interface Photo {
   /** The photo for drawing (its full-size pixels are dropped once the model has seen them). */
   decoded?: Pick<DecodedPhoto, 'bitmap' | 'width' | 'height'>;
   result?: Segmentation;
-  /** Is anybody there (the worker's rule, #segment/subject)? 'none' = an empty mask. */
+  /** Is anybody there (the worker's rule, #segmenter/subject)? 'none' = an empty mask. */
   subject?: 'person' | 'none';
   /** The finished mask at the photo's size (the worker's upsampling and haze curve). */
   full?: Uint8Array;
@@ -167,11 +165,8 @@ async function process(file: File, send: boolean): Promise<void> {
     photo.decodeMs = performance.now() - t0;
     const s = await segmenter;
     photo.result = await s.segment(pixels);
-    photo.subject = decideSubject(subjectEvidence(photo.result.mask));
-    photo.full =
-      photo.subject === 'none'
-        ? new Uint8Array(drawable.width * drawable.height)
-        : finishMask(photo.result.mask, photo.result.plan, drawable.width, drawable.height, EDGE_POSTPROCESS.haze);
+    photo.subject = photo.result.subject;
+    photo.full = photo.result.mask;
     photo.status = 'done';
     photo.totalMs = performance.now() - t0;
   } catch (err) {

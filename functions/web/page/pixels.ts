@@ -2,10 +2,10 @@
  * The page's image work, on canvases: decode a file to upright sRGB pixels (the browser's decoders,
  * EXIF orientation applied), and turn a model-size mask into the finished full-size mask (the
  * worker's upsampling and haze curve) and the cut-out.
- * Resizing for the model is not here: that is #core/segmentation's, as in the worker.
+ * Resizing for the model is not here: that is #segmenter/segmentation's, as in the worker.
  */
-import { applyHazeCurve, type HazeCurve } from '#core/mask-curve';
-import type { InputPlan, Pixels } from '#core/segmentation';
+import { applyHazeCurve, type HazeCurve } from '#segmenter/mask-curve';
+import type { InputPlan, Pixels } from '#segmenter/segmentation';
 
 export interface Limits {
   maxBytes: number;
@@ -94,7 +94,7 @@ function maskCanvas(mask: Uint8Array, plan: InputPlan, as: 'grey' | 'alpha'): Of
 
 /**
  * The mask at the photo's size, finished as the worker finishes it: bilinear upsampling, then the
- * haze curve (#core/mask-curve, the worker's setting). One byte per pixel.
+ * haze curve (#segmenter/mask-curve, the worker's setting). One byte per pixel.
  */
 export function finishMask(mask: Uint8Array, plan: InputPlan, width: number, height: number, curve: HazeCurve | undefined): Uint8Array {
   const { ctx } = canvas2d(width, height);

@@ -98,6 +98,7 @@ describe('createSegmenter (the shipped model)', () => {
       expect(out.plan).toEqual({ width: 206, height: 320, paddedWidth: 224, paddedHeight: 320 });
       expect(out.mask.length).toBe(img.width * img.height);
       expect(out.mask.equals(byHand)).toBe(true);
+      expect(out.subject).toBe('person');
       expect(Object.keys(out.timingsMs)).toEqual(['preprocess', 'inference', 'upsample']);
     } finally {
       await segmenter.release();
