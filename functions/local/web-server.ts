@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
-import { FORMAT_FILES } from '#core/output-options';
+import { FORMAT_FILES, isOutputFormat, OUTPUT_EXTENSIONS, OUTPUT_FORMATS } from '#core/output-formats';
 import type { ListedObject, ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
 import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow, JobStatus } from '#web/api';
@@ -51,8 +51,8 @@ export class SourceReads {
   }
 }
 
-/** The files a job writes (every FORMAT_FILES extension of #core/output-options: png, webp, avif, jpg), served from results/. */
-const OUTPUT_IMAGE = /\.(png|webp|avif|jpe?g)$/;
+/** The files a job writes: every output format's extension (#core/output-formats), served from results/. */
+const isOutputImage = (key: string) => OUTPUT_EXTENSIONS.some((ext) => key.endsWith(`.${ext}`));
 
 /** An RGBA PNG is at most about 4 bytes a pixel (plus headers): the most /api/encode reads. */
 const ENCODE_BYTES_PER_PIXEL = 4.1;
@@ -308,15 +308,18 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return sendJson(req, res, 201, { key });
     }
     if (req.method === 'POST' && path === '/api/encode' && pipeline) {
-      // The page's AVIF download: browsers write PNG, WebP and JPEG from a canvas but not AVIF, so
-      // the page sends its cut-out as PNG and gets it back through the pipeline's own encoder.
-      const format = url.searchParams.get('format');
-      if (format !== 'avif') return sendJson(req, res, 400, { error: `Expected format=avif (the page writes PNG, WebP and JPEG itself) but received ${JSON.stringify(format)}` });
+      // The page's downloads in a format its browser cannot write from a canvas (AVIF): the page
+      // sends its image as PNG and gets it back through the pipeline's own encoder (any output format).
+      const format = url.searchParams.get('format') ?? '';
+      if (!isOutputFormat(format)) {
+        return sendJson(req, res, 400, { error: `Expected format= one of ${OUTPUT_FORMATS.join(', ')} but received ${JSON.stringify(url.searchParams.get('format'))}` });
+      }
+      const { label, contentType } = FORMAT_FILES[format];
       const body = await readBody(req, Math.ceil(ENCODE_BYTES_PER_PIXEL * pipeline.maxInputPixels), 'an image to encode');
       const encoded = await encodeAs(sharp(body, { limitInputPixels: pipeline.maxInputPixels }), { format }).catch((err: Error) => {
-        throw Object.assign(new Error(`Expected a PNG image of at most ${pipeline.maxInputPixels} pixels to encode as AVIF but sharp refused it: ${err.message}`, { cause: err }), { status: 400 });
+        throw Object.assign(new Error(`Expected a PNG image of at most ${pipeline.maxInputPixels} pixels to encode as ${label} but sharp refused it: ${err.message}`, { cause: err }), { status: 400 });
       });
-      return send(req, res, 200, encoded, FORMAT_FILES.avif.contentType);
+      return send(req, res, 200, encoded, contentType);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD, POST /api/upload or POST /api/encode but received ${req.method} ${path}` });
     if (path === '/api/info') return sendJson(req, res, 200, info);
@@ -324,7 +327,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(pipeline!.receiver));
     if (path === '/api/object' && pipeline) {
       const key = url.searchParams.get('key') ?? '';
-      if (!key.startsWith(RESULTS_PREFIX) || !OUTPUT_IMAGE.test(key)) {
+      if (!key.startsWith(RESULTS_PREFIX) || !isOutputImage(key)) {
         return sendJson(req, res, 400, { error: `Expected the key of an output image under ${RESULTS_PREFIX} but received ${JSON.stringify(key)}` });
       }
       const obj = await pipeline.store.get(pipeline.bucket, key).catch(() => undefined);

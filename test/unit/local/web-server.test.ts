@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryList, safeUploadName, SourceReads, startWebServer, type PipelineOptions, type WebServer } from '#local/web-server';
 import type { WebBundle } from '#web/build';
-import { FORMAT_FILES } from '#core/output-options';
+import { FORMAT_FILES, OUTPUT_FORMATS } from '#core/output-formats';
 import { InMemoryObjectStore } from '#test/fakes';
 
 const BUCKET = 'b';
@@ -116,17 +116,22 @@ describe('web server', () => {
     expect([ok.status, ok.body, ok.headers['content-type']]).toEqual([200, 'image bytes', contentType]);
   });
 
-  it("encodes the page's cut-out as AVIF with the pipeline's encoder (browsers cannot write AVIF)", async () => {
+  it.each(OUTPUT_FORMATS)("encodes the page's cut-out as %s with the pipeline's encoder (every format downloads from the page)", async (format) => {
     const store = new InMemoryObjectStore();
     server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 10_000 } });
     const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 200, g: 20, b: 20, alpha: 0.5 } } }).png().toBuffer();
-    const res = await fetch(`${server.url}api/encode?format=avif`, { method: 'POST', body: png });
-    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/avif']);
+    const res = await fetch(`${server.url}api/encode?format=${format}`, { method: 'POST', body: png });
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, FORMAT_FILES[format].contentType]);
     const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
-    expect(meta).toMatchObject({ format: 'heif', compression: 'av1', width: 40, height: 30, hasAlpha: true });
+    expect(meta).toMatchObject({ format: format === 'avif' ? 'heif' : format, width: 40, height: 30, hasAlpha: FORMAT_FILES[format].alpha });
+  });
 
+  it('refuses to encode a format no job writes, a body that is no image, and one over the pixel limit', async () => {
+    const store = new InMemoryObjectStore();
+    server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 10_000 } });
+    const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: '#000' } }).png().toBuffer();
     const gif = await request(`${server.url}api/encode?format=gif`, { method: 'POST', body: png });
-    expect([gif.status, JSON.parse(gif.body).error]).toEqual([400, 'Expected format=avif (the page writes PNG, WebP and JPEG itself) but received "gif"']);
+    expect([gif.status, JSON.parse(gif.body).error]).toEqual([400, 'Expected format= one of png, webp, avif, jpeg but received "gif"']);
     const junk = await request(`${server.url}api/encode?format=avif`, { method: 'POST', body: Buffer.from('not a png') });
     expect(junk.status).toBe(400);
     expect(JSON.parse(junk.body).error).toMatch(/^Expected a PNG image of at most 10000 pixels to encode as AVIF but sharp refused it: /);
