@@ -6,6 +6,7 @@
  */
 import { applyHazeCurve, type HazeCurve } from '#segmenter/mask-curve';
 import type { InputPlan, Pixels } from '#segmenter/segmentation';
+import type { CanvasType } from './download-list.ts';
 
 export interface Limits {
   maxBytes: number;
@@ -172,8 +173,6 @@ export function composite(cutout: HTMLCanvasElement, background: Background): HT
   return out;
 }
 
-/** The types a canvas writes in every current browser (not AVIF: the dev server encodes that). */
-export type CanvasType = 'image/png' | 'image/webp' | 'image/jpeg';
 
 export function toBlob(canvas: HTMLCanvasElement, type: CanvasType, quality = 0.92): Promise<Blob> {
   return new Promise((resolve, reject) =>
