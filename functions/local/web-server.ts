@@ -11,11 +11,12 @@ import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
 import { FORMAT_FILES, isOutputFormat, OUTPUT_EXTENSIONS, OUTPUT_FORMATS } from '#core/output-formats';
-import type { ListedObject, ObjectStore } from '#core/ports';
+import type { ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
-import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow, JobStatus } from '#web/api';
+import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow } from '#web/api';
 import { buildWebBundle, WEB_HEADERS, type WebBundle } from '#web/build';
 import { encodeAs } from '#segment/codecs';
+import { listJobs, ResultReader, type JobEntry } from './job-status.ts';
 import type { LocalStack } from './stack.ts';
 import type { WebhookReceiver } from './webhook-receiver.ts';
 
@@ -82,21 +83,6 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** The fields of result.json the page shows (read leniently: a file the page cannot read is a row saying so). */
-interface ResultFile {
-  jobId?: string;
-  status?: 'succeeded' | 'failed';
-  source?: { key?: string; etag?: string };
-  outputs?: { mask?: string; cutout?: string };
-  error?: { code: string; message: string };
-  width?: number;
-  height?: number;
-  timingsMs?: { total?: number };
-  finishedAt?: string;
-}
-
-const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
-
 /** A file name as a key segment: no path, no leading dots, nothing but [A-Za-z0-9._-]. */
 export function safeUploadName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
@@ -104,20 +90,9 @@ export function safeUploadName(name: string): string {
   return cleaned || 'photo';
 }
 
-async function listAll(store: ObjectStore, bucket: string, prefix: string): Promise<ListedObject[]> {
-  const all: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.list(bucket, prefix, token);
-    all.push(...page.objects);
-    token = page.nextToken;
-  } while (token);
-  return all;
-}
-
-/** The job list, from the bucket itself: sources under incoming/, committed result.json files. */
+/** The job list for the page, from the bucket itself (job-status.ts), with "running" from the worker's reads. */
 class JobLister {
-  private readonly results = new Map<string, { etag: string; result: ResultFile }>();
+  private readonly results: ResultReader;
   /** When this server first listed each version of each source (S3 listings carry no useful order). */
   private readonly seen = new Map<string, { etag: string; at: string }>();
   private latest?: { at: number; list: Promise<JobList> };
@@ -126,7 +101,9 @@ class JobLister {
     private readonly store: ObjectStore,
     private readonly bucket: string,
     private readonly reads: SourceReads | undefined,
-  ) {}
+  ) {
+    this.results = new ResultReader(store, bucket);
+  }
 
   /** At most one listing per 400 ms, however many pages poll. */
   list(): Promise<JobList> {
@@ -139,69 +116,38 @@ class JobLister {
     return this.latest.list;
   }
 
-  private async readResult(o: ListedObject): Promise<ResultFile> {
-    const cached = this.results.get(o.key);
-    if (cached && cached.etag === o.etag) return cached.result;
-    let result: ResultFile;
-    try {
-      result = JSON.parse((await this.store.get(this.bucket, o.key)).body.toString('utf8')) as ResultFile;
-    } catch (err) {
-      result = { status: 'failed', error: { code: 'UNREADABLE', message: `Expected a result.json but could not read it: ${(err as Error).message}` } };
+  private row(e: JobEntry): JobRow {
+    let uploadedAt: string | undefined;
+    if (e.source) {
+      let seen = this.seen.get(e.key);
+      if (!seen || seen.etag !== e.source.etag) this.seen.set(e.key, (seen = { etag: e.source.etag, at: new Date().toISOString() }));
+      uploadedAt = seen.at;
     }
-    this.results.set(o.key, { etag: o.etag ?? '', result });
-    return result;
+    const base = { key: e.key, ...(uploadedAt ? { uploadedAt } : {}) };
+    if (e.unreadable) return { ...base, status: 'failed', error: { code: 'UNREADABLE', message: e.unreadable } };
+    const r = e.result;
+    if (!r) return { ...base, status: this.reads?.startedAt(e.key) !== undefined ? 'running' : 'queued' };
+    this.reads?.forget(e.key);
+    const object = (key: string) => `api/object?key=${encodeURIComponent(key)}`;
+    const succeeded = r.status === 'succeeded';
+    return {
+      ...base,
+      status: r.status,
+      jobId: r.jobId,
+      finishedAt: r.finishedAt,
+      ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+      ...(r.outputs.mask && succeeded ? { mask: object(r.outputs.mask) } : {}),
+      ...(r.outputs.cutout && succeeded ? { cutout: object(r.outputs.cutout) } : {}),
+      ...(r.width && r.height ? { width: r.width, height: r.height } : {}),
+      ...(r.timingsMs.total !== undefined ? { totalMs: Math.round(r.timingsMs.total) } : {}),
+    };
   }
 
   private async compute(): Promise<JobList> {
-    const [sources, outputs] = await Promise.all([
-      listAll(this.store, this.bucket, INPUT_PREFIX),
-      listAll(this.store, this.bucket, RESULTS_PREFIX),
-    ]);
-    const resultFiles = outputs.filter((o) => o.key.endsWith('/result.json') && !o.key.startsWith(`${RESULTS_PREFIX}.`));
-    const bySource = new Map<string, ResultFile>();
-    await Promise.all(
-      resultFiles.map(async (o) => {
-        const r = await this.readResult(o);
-        bySource.set(r.source?.key ?? o.key.slice(RESULTS_PREFIX.length, -'/result.json'.length), r);
-      }),
-    );
-    const object = (key: string | undefined) => (key ? `api/object?key=${encodeURIComponent(key)}` : undefined);
-    const row = (key: string, r: ResultFile | undefined, status: JobStatus, uploadedAt?: string): JobRow => ({
-      key,
-      status,
-      ...(uploadedAt ? { uploadedAt } : {}),
-      ...(r && (status === 'succeeded' || status === 'failed')
-        ? {
-            ...(r.jobId ? { jobId: r.jobId } : {}),
-            ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
-            ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-            ...(r.outputs?.mask && status === 'succeeded' ? { mask: object(r.outputs.mask)! } : {}),
-            ...(r.outputs?.cutout && status === 'succeeded' ? { cutout: object(r.outputs.cutout)! } : {}),
-            ...(r.width ? { width: r.width, height: r.height! } : {}),
-            ...(r.timingsMs?.total !== undefined ? { totalMs: Math.round(r.timingsMs.total) } : {}),
-          }
-        : {}),
-    });
-    const jobs: JobRow[] = [];
-    for (const s of sources) {
-      const r = bySource.get(s.key);
-      bySource.delete(s.key);
-      let seen = this.seen.get(s.key);
-      if (!seen || seen.etag !== s.etag) this.seen.set(s.key, (seen = { etag: s.etag, at: new Date().toISOString() }));
-      const uploadedAt = seen.at;
-      if (r?.status && unquote(r.source?.etag) === unquote(s.etag)) {
-        this.reads?.forget(s.key);
-        jobs.push(row(s.key, r, r.status, uploadedAt));
-      } else {
-        // No result yet for this version of the photo (a re-upload replaces the old result later).
-        jobs.push(row(s.key, undefined, this.reads?.startedAt(s.key) !== undefined ? 'running' : 'queued', uploadedAt));
-      }
-    }
-    // Results whose source is gone (deleted after processing) still happened.
-    for (const [key, r] of bySource) jobs.push(row(key, r, r.status ?? 'failed'));
+    const jobs = (await listJobs(this.store, this.bucket, this.results)).map((e) => this.row(e));
     jobs.sort((a, b) => (b.uploadedAt ?? '').localeCompare(a.uploadedAt ?? '') || a.key.localeCompare(b.key));
-    const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-    for (const j of jobs) counts[j.status]++;
+    const counts: JobList['counts'] = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const j of jobs) if (j.status !== 'pending') counts[j.status]++;
     return { jobs, counts };
   }
 }

@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryList, safeUploadName, SourceReads, startWebServer, type PipelineOptions, type WebServer } from '#local/web-server';
 import type { WebBundle } from '#web/build';
 import { FORMAT_FILES, OUTPUT_FORMATS } from '#core/output-formats';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
+import type { JobResult } from '#core/messages';
+import { jobResult } from '#test/events';
 import { InMemoryObjectStore } from '#test/fakes';
 
 const BUCKET = 'b';
@@ -33,8 +36,9 @@ function request(url: string, options: { method?: string; host?: string; body?: 
   });
 }
 
-async function result(store: InMemoryObjectStore, key: string, sourceEtag: string, fields: Record<string, unknown>) {
-  await store.put(BUCKET, `results/${key}/result.json`, JSON.stringify({ jobId: 'j', source: { key, etag: sourceEtag }, ...fields }), { contentType: 'application/json' });
+/** A committed result (core's schema and commit: #core/adapters/object-result-store) for `key` at `sourceEtag`. */
+async function result(store: InMemoryObjectStore, key: string, sourceEtag: string, fields: Partial<JobResult>) {
+  await new ObjectResultStore(store, BUCKET).commit(jobResult({ jobId: 'j', source: { bucket: BUCKET, key, etag: sourceEtag, size: 1 }, ...fields }));
 }
 
 describe('web server', () => {
@@ -63,9 +67,11 @@ describe('web server', () => {
     await put('incoming/c.jpg', 'c');
     await put('incoming/d.jpg', 'd');
     await put('incoming/e.jpg', 'e-new');
-    await result(store, 'incoming/a.jpg', a, { status: 'succeeded', outputs: { mask: 'results/incoming/a.jpg/j/mask.png', cutout: 'results/incoming/a.jpg/j/cutout.png' }, width: 4, height: 3, timingsMs: { total: 12.4 } });
+    await result(store, 'incoming/a.jpg', a, { status: 'succeeded', width: 4, height: 3, timingsMs: { total: 12.4 } });
     await result(store, 'incoming/b.jpg', b, { status: 'failed', error: { code: 'INVALID_IMAGE', message: 'Expected a valid JPEG' } });
-    await result(store, 'incoming/e.jpg', 'etag-of-the-old-version', { status: 'succeeded', outputs: { mask: 'm.png' } });
+    await result(store, 'incoming/e.jpg', 'etag-of-the-old-version', { status: 'succeeded' });
+    await result(store, 'incoming/gone.jpg', 'etag-of-a-deleted-upload', { status: 'succeeded' });
+    await store.put(BUCKET, 'results/incoming/f.jpg/result.json', '{"status": "succeeded"}', { contentType: 'application/json' }); // not a result
     const reads = new SourceReads();
     await reads.wrap(store).get(BUCKET, 'incoming/c.jpg'); // the worker started on c
     server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), reads, model: 'm@1', maxUploadBytes: 100, maxInputPixels: 100 } });
@@ -79,7 +85,10 @@ describe('web server', () => {
     expect(byKey['incoming/d.jpg']!.status).toBe('queued');
     expect(byKey['incoming/e.jpg']).toEqual(expect.objectContaining({ status: 'queued' })); // its result is for an older upload
     expect(byKey['incoming/e.jpg']!.mask).toBeUndefined();
-    expect(list.counts).toEqual({ queued: 2, running: 1, succeeded: 1, failed: 1 });
+    expect(byKey['incoming/gone.jpg']!.status).toBe('succeeded'); // its upload was deleted after processing
+    expect(byKey['incoming/f.jpg']).toMatchObject({ status: 'failed', error: { code: 'UNREADABLE' } });
+    expect((byKey['incoming/f.jpg']!.error as { message: string }).message).toMatch(/^Expected a result\.json but could not read it: /);
+    expect(list.counts).toEqual({ queued: 2, running: 1, succeeded: 2, failed: 2 });
   });
 
   it('uploads under incoming/ with a safe name, and refuses a photo over the limit with a sentence', async () => {
