@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { scoreMask } from '../functions/cli/metrics.ts';
+import { scoreMask } from '#evaluation/metrics';
 import { guidedUpsample, upsampleWithCurve, type EdgeSettings, type HazeCurve } from '#segment/edges';
 import { decodeImage } from '#segment/image';
 import { createSegmenter, maskAtOriginal, preprocess } from '#segment/inference';

@@ -25,12 +25,12 @@ import { responseError } from '#notify/deliver';
 import { createHttpClient, pinnedLookup } from '#notify/http-client';
 import { classifyAddress, createUrlGuard, type ResolvedAddress } from '#notify/url-guard';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { spawnWorker } from '#test/child-worker';
-import { FaultInjector, FaultyJobQueue, FaultyObjectStore } from '#test/faults';
-import { startHttpRecorder } from '#test/http-recorder';
-import { badInputs, photoPath, readPhoto } from '#test/images';
-import { auditRun, startStackWithFaults, uploadAll, waitForWebhooks, waitUntil, webhookData, deliveriesByKey, type Audit, type FaultPlan, type Upload } from '#test/pipeline';
-import { SSRF_CONTROLS, SSRF_VECTORS, TEST_RESOLVER_ANSWERS } from '#test/ssrf-vectors';
+import { spawnWorker } from '#harness/child-worker';
+import { FaultInjector, FaultyJobQueue, FaultyObjectStore } from '#harness/faults';
+import { startHttpRecorder } from '#harness/http-recorder';
+import { badInputs, photoPath, readPhoto } from '#harness/images';
+import { auditRun, startStackWithFaults, uploadAll, waitForWebhooks, waitUntil, webhookData, deliveriesByKey, type Audit, type FaultPlan, type Upload } from '#harness/pipeline';
+import { SSRF_CONTROLS, SSRF_VECTORS, TEST_RESOLVER_ANSWERS } from '#harness/ssrf-vectors';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, burst: { type: 'string' }, threads: { type: 'string' } } });

@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { assembleBatch, planInput, resizeBilinear, toTensor, type InputPlan, type Pixels } from '../functions/segmenter/segmentation.ts';
-import { listPairs, parseSetArg } from '../functions/cli/eval.ts';
-import { median } from '../functions/cli/metrics.ts';
-import { decodeImage } from '../functions/segment/image.ts';
-import { createSegmenter } from '../functions/segment/inference.ts';
-import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
+import { assembleBatch, planInput, resizeBilinear, toTensor, type InputPlan, type Pixels } from '#segmenter/segmentation';
+import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
+import { median } from '#evaluation/metrics';
+import { decodeImage } from '#segment/image';
+import { createSegmenter } from '#segment/inference';
+import { cardPathFor, loadModelCard } from '#segment/model-card';
 
 const { values, positionals } = parseArgs({ options: { photos: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true });
 const PHOTOS = Number(values.photos ?? 20);

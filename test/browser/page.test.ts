@@ -19,10 +19,10 @@ import { SourceReads, startStackWebServer, startWebServer, type WebServer } from
 import { createModelSession, type ModelSession } from '#segment/model';
 import type { ModelCard } from '#segmenter/card';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { launchBrowser, Screenshots, type BrowserSession } from '#test/browser';
-import { photoPath } from '#test/images';
+import { launchBrowser, Screenshots, type BrowserSession } from '#harness/browser';
+import { photoPath } from '#harness/images';
 import { buildWebBundle, contentTypeOf, writeWebBundle } from '#web/build';
-import { compareMasks, compareProbabilities, segmentInNode } from '#test/mask-parity';
+import { compareMasks, compareProbabilities, segmentInNode } from '#harness/mask-parity';
 
 const SHOTS = join(import.meta.dirname, '../../test-output/browser');
 const shots = new Screenshots(SHOTS);
@@ -222,7 +222,7 @@ describe('the page in Chromium', () => {
 
   it('lists photos uploaded from the command line while the page is open', async () => {
     const { page } = browser;
-    const { main } = await import('../../functions/cli/main.ts');
+    const { main } = await import('#cli/main');
     const files = [photoPath(1), photoPath(2)];
     expect(await main(['upload', ...files, '--endpoint', stack.endpoint, '--quiet'])).toBe(0);
     for (const f of files) await jobRow(page, `${INPUT_PREFIX}${f.split('/').pop()}`, ['succeeded']);

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { distinctPhotos, freePort, listening, REPO } from '#test/dev-process';
+import { distinctPhotos, freePort, listening, REPO } from '#harness/dev-process';
 
 const dirs: string[] = [];
 afterAll(async () => {

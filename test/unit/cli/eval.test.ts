@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, listPairs, parseSetArg, reportJson, runEval, setScores } from '../../../functions/cli/eval.ts';
+import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
+import { formatReport, reportJson, runEval, setScores } from '#cli/eval';
 
 const W = 48, H = 64;
 let root: string;

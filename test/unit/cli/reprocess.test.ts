@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { reprocessCommand } from '../../../functions/cli/reprocess.ts';
+import { reprocessCommand } from '#cli/reprocess';
 
 function capture() {
   let out = '';
