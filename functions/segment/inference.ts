@@ -15,7 +15,7 @@ import { assembleBatch, preprocess as preprocessPixels, probabilitiesToMask, typ
 import { composeSegmenter, type ComposedSegmenter, type Infer, type Segmentation } from '#segmenter/segmenter';
 import type { LoadedCard } from './model-card.ts';
 import { createModelSession, type ModelSession, type SessionOptions } from './model.ts';
-import { guidedUpsample, upsampleWithCurve } from './edges.ts';
+import { guidedUpsample, upsampleWithCurve } from './mask-upsampling.ts';
 import { resizeGrey } from './image.ts';
 
 export { assembleBatch, planInput, type Batch, type InputPlan, type Preprocessed } from '#segmenter/segmentation';
@@ -47,7 +47,7 @@ export function maskAtOriginal(prob: Buffer, plan: InputPlan, width: number, hei
 
 /**
  * The upsampling step in Node: the model's map -> the soft mask at the photo's size, finished with
- * `edges` (edges.ts: the served setting, EDGE_POSTPROCESS, and the measured alternative of guided
+ * `edges` (mask-upsampling.ts: the served setting, EDGE_POSTPROCESS, and the measured alternative of guided
  * upsampling). The subject rule comes before it, in #segmenter/segmenter.
  */
 export async function upsampleMask(prob: Buffer, plan: InputPlan, img: RgbImage, edges: EdgePostProcess = EDGE_POSTPROCESS): Promise<Buffer> {
