@@ -27,11 +27,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { listPairs } from '../functions/cli/eval.ts';
-import { median, scoreMask } from '../functions/cli/metrics.ts';
-import { decodeImage, sniffFormat } from '../functions/segment/image.ts';
-import { createSegmenter } from '../functions/segment/inference.ts';
-import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
+import { listPairs } from '#evaluation/labelled-sets';
+import { median, scoreMask } from '#evaluation/metrics';
+import { decodeImage, sniffFormat } from '#segment/image';
+import { createSegmenter } from '#segment/inference';
+import { cardPathFor, loadModelCard } from '#segment/model-card';
 
 const { values } = parseArgs({
   options: {

@@ -1,8 +1,8 @@
 /**
  * Edges at the photo's ORIGINAL resolution, before/after: plain bilinear upsampling of the model's
- * map (what the worker did) vs guided upsampling (functions/segment/edges.ts) and the haze curve,
+ * map (what the worker did) vs guided upsampling (functions/segment/mask-upsampling.ts) and the haze curve,
  * scored against the hand-drawn masks at the photo's size: dataset IoU (Σ∩/Σ∪), MAE of the soft
- * mask, boundary F (functions/cli/metrics.ts). Settings are chosen on training photos only (every
+ * mask, boundary F (functions/evaluation/metrics.ts). Settings are chosen on training photos only (every
  * 10th of ccp/train and of pfcn/train) and reported on ccp/test and pfcn/val. Cost: median ms of
  * each upsampling at 0.5 MP and 12 MP.
  *
@@ -11,8 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { scoreMask } from '../functions/cli/metrics.ts';
-import { guidedUpsample, upsampleWithCurve, type EdgeSettings, type HazeCurve } from '#segment/edges';
+import { scoreMask } from '#evaluation/metrics';
+import type { EdgeSettings, HazeCurve } from '#segmenter/mask-curve';
+import { guidedUpsample, upsampleWithCurve } from '#segment/mask-upsampling';
 import { decodeImage } from '#segment/image';
 import { createSegmenter, maskAtOriginal, preprocess } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';

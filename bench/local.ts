@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createS3Client } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { stackStatus, type StackStatus } from '../functions/cli/stack-client.ts';
-import { CLI, distinctPhotos, freePort, REPO, startDev } from '../test/helpers/dev-process.ts';
-import { writeOddCorpus } from '../test/helpers/odd-corpus.ts';
+import { stackStatus, type StackStatus } from '#cli/stack-client';
+import { CLI, distinctPhotos, freePort, REPO, startDev } from '#harness/dev-process';
+import { writeOddCorpus } from '#harness/odd-corpus';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, 'odd-runs': { type: 'string' }, json: { type: 'boolean' } } });
 const N = Number(values.n ?? 100);

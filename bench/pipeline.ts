@@ -13,12 +13,12 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENV } from '../functions/core/config.ts';
-import { runOnce } from '../functions/cli/run.ts';
-import { decodeImage } from '../functions/segment/image.ts';
-import { assembleBatch, createSegmenter, preprocess } from '../functions/segment/inference.ts';
-import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
-import { startLocalStack } from '../functions/local/stack.ts';
+import { ENV } from '#core/config';
+import { runOnce } from '#cli/run';
+import { decodeImage } from '#segment/image';
+import { assembleBatch, createSegmenter, preprocess } from '#segment/inference';
+import { cardPathFor, loadModelCard } from '#segment/model-card';
+import { startLocalStack } from '#local/stack';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { median } from '../functions/cli/metrics.ts';
-import { DEFAULT_OUTPUT_SPEC } from '../functions/core/output-options.ts';
-import { encodeMaskPng } from '../functions/segment/codecs.ts';
-import { encodeCutout } from '../functions/segment/outputs.ts';
+import { median } from '#evaluation/metrics';
+import { DEFAULT_OUTPUT_SPEC } from '#core/output-options';
+import { encodeMaskPng } from '#segment/codecs';
+import { encodeCutout } from '#segment/outputs';
 
 const { values } = parseArgs({
   options: { photo: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },

@@ -28,8 +28,8 @@ import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import { systemClock } from '#core/ports';
 import type { ProvisionedResources } from '#local/provision';
 import type { SegmentJob } from '#core/types';
-import { jobIdFor } from '#core/results';
-import { RESULT_METADATA, staleIndexKey } from '#core/results';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
+import { jobIdFor, resultKeys } from '#core/results';
 import { startProvisionedEmulator } from '#local/provision';
 import { FileCheckpointStore } from '#reprocess/checkpoint';
 import { mapConcurrent } from '#reprocess/concurrency';
@@ -142,19 +142,38 @@ function seedPut(objectKey: string, body: string, contentType: string, metadata:
     req.end(body);
   });
 }
+/** The ResultStore over the plain PUTs above: seeding writes, it never reads. */
+const seedOnly = (): never => {
+  throw new Error('Expected the seeding store to be written to, never read');
+};
+const seededResults = new ObjectResultStore(
+  {
+    put: async (_bucket, objectKey, body, o) => ({ etag: await seedPut(objectKey, String(body), o.contentType, o.metadata) }),
+    get: seedOnly,
+    head: seedOnly,
+    list: seedOnly,
+    presignGet: seedOnly,
+  },
+  bucket,
+);
 const t = performance.now();
 const indices = Array.from({ length: N }, (_, i) => i);
 await mapConcurrent(indices, 64, async (i) => {
   const etag = await seedPut(key(i), `jpeg ${i}`, 'image/jpeg');
   const source = { bucket, key: key(i), etag, size: 0 };
-  // #segment/process-job commit(): result.json with its metadata, then the stale-index marker
-  await seedPut(`results/${key(i)}/result.json`, '{"status":"succeeded"}', 'application/json', {
-    [RESULT_METADATA.jobId]: jobIdFor(source, CURRENT),
-    [RESULT_METADATA.modelVersion]: CURRENT,
-    [RESULT_METADATA.sourceEtag]: etag,
-    [RESULT_METADATA.status]: 'succeeded',
+  // Committed as the worker commits (#core's ResultStore): result.json with its metadata, then the stale-index marker
+  const jobId = jobIdFor(source, CURRENT);
+  await seededResults.commit({
+    v: 1,
+    jobId,
+    status: 'succeeded',
+    source,
+    model: { name: 'tiramisu', version: CURRENT },
+    outputs: resultKeys(key(i), jobId),
+    timingsMs: {},
+    attempts: 1,
+    finishedAt: new Date(0).toISOString(),
   });
-  await seedPut(staleIndexKey(key(i), CURRENT)!, etag, 'text/plain');
 });
 agent.destroy();
 // The emulator's ETags are what S3 gives: the MD5 of the bytes (checked once, through the SDK)

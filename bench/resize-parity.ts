@@ -1,6 +1,6 @@
 /**
  * Training resizes with Pillow (models/datasets.py: Image.BILINEAR); serving resizes with
- * #core/segmentation's resizeBilinear (Pillow, bit for bit); until 2026-12-01 serving used sharp's
+ * #segmenter/segmentation's resizeBilinear (Pillow, bit for bit); until 2026-12-01 serving used sharp's
  * `resize(kernel: 'linear')`. This prints how far each is from Pillow, what sharp's resize did to
  * the shipped model's probabilities on real photos, and what the exact resize costs.
  *
@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { assembleBatch, planInput, resizeBilinear, toTensor, type InputPlan, type Pixels } from '../functions/core/segmentation.ts';
-import { listPairs, parseSetArg } from '../functions/cli/eval.ts';
-import { median } from '../functions/cli/metrics.ts';
-import { decodeImage } from '../functions/segment/image.ts';
-import { createSegmenter } from '../functions/segment/inference.ts';
-import { cardPathFor, loadModelCard } from '../functions/segment/model-card.ts';
+import { assembleBatch, planInput, resizeBilinear, toTensor, type InputPlan, type Pixels } from '#segmenter/segmentation';
+import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
+import { median } from '#evaluation/metrics';
+import { decodeImage } from '#segment/image';
+import { createSegmenter } from '#segment/inference';
+import { cardPathFor, loadModelCard } from '#segment/model-card';
 
 const { values, positionals } = parseArgs({ options: { photos: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true });
 const PHOTOS = Number(values.photos ?? 20);
@@ -104,11 +104,11 @@ const cost = { oursMs12MP: await time(() => resizeBilinear(big, { width: 320, he
 console.log(`pixels vs Pillow ${meta.pillow} (fixture):`);
 for (const p of pixels) {
   const f = (d: ReturnType<typeof diff>) => `max ${d.max}, mean ${d.mean.toFixed(3)}, >1 level ${(100 * d.over1).toFixed(1)}%`;
-  console.log(`  ${p.case.padEnd(32)} #core/segmentation: ${f(p.ours)}   sharp linear: ${f(p.sharpLinear)}`);
+  console.log(`  ${p.case.padEnd(32)} #segmenter/segmentation: ${f(p.ours)}   sharp linear: ${f(p.sharpLinear)}`);
 }
 console.log('shipped model, sharp-linear input vs Pillow-exact input:');
 for (const p of photos) {
   console.log(`  ${p.set.padEnd(14)} ${p.photos} photos: max |dp| ${p.maxAbsProbDiff.toFixed(3)}, mean |dp| ${p.meanAbsProbDiff.toFixed(4)}, mask pixels flipped ${(100 * p.maskPixelsFlipped).toFixed(2)}%`);
 }
-console.log(`12 MP -> 320x240: #core/segmentation ${cost.oursMs12MP.toFixed(0)} ms, sharp ${cost.sharpMs12MP.toFixed(0)} ms (median of 5)`);
+console.log(`12 MP -> 320x240: #segmenter/segmentation ${cost.oursMs12MP.toFixed(0)} ms, sharp ${cost.sharpMs12MP.toFixed(0)} ms (median of 5)`);
 if (values.json) console.log(JSON.stringify({ pillow: meta.pillow, pixels, photos, ...cost }));

@@ -2,7 +2,7 @@
  * The model's own evidence that a photo has a person in it, on person-free photos and on photos of
  * people: the fraction of the model's map at >= 0.5 (area) and the mean probability of those pixels
  * (confidence), at the model's input size. Prints per-set percentiles and, for the rule in
- * functions/segment/subject.ts, how many photos of each set it calls "none".
+ * functions/segmenter/subject.ts, how many photos of each set it calls "none".
  *
  *   npx tsx bench/subject.ts [--json]
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { decodeImage } from '#segment/image';
 import { createSegmenter, preprocess } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { subjectEvidence, decideSubject } from '#segment/subject';
+import { subjectEvidence, decideSubject } from '#segmenter/subject';
 
 const DATA = join(import.meta.dirname, '../../shared/data');
 

@@ -24,9 +24,9 @@ import { startWebServer } from '#local/web-server';
 import { createModelSession } from '#segment/model-session';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
 import { buildWebBundle } from '#web/build';
-import { launchBrowser } from '#test/browser';
-import { CCP_DIR } from '#test/images';
-import { compareProbabilities, segmentInNode, type NodeSegmentation, type Parity } from '#test/mask-parity';
+import { launchBrowser } from '#harness/browser';
+import { CCP_DIR } from '#harness/images';
+import { compareProbabilities, segmentInNode, type NodeSegmentation, type Parity } from '#harness/mask-parity';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, json: { type: 'boolean' } } });
 const N = Math.max(2, Number(values.n ?? 20));

@@ -1,9 +1,9 @@
 /** Every awkward input (bad images, odd key names, an SVG that references the network) through one stack at once. */
 import { readFile } from 'node:fs/promises';
 import { startLocalStack } from '#local/stack';
-import { startHttpRecorder } from '#test/http-recorder';
-import { badInputs, photoPath, readPhoto } from '#test/images';
-import { deliveriesByKey, uploadAll, webhookData, type Upload } from '#test/pipeline';
+import { startHttpRecorder } from '#harness/http-recorder';
+import { badInputs, photoPath, readPhoto } from '#harness/images';
+import { deliveriesByKey, uploadAll, webhookData, type Upload } from '#harness/pipeline';
 import { row, settle, type FaultBench, type ScenarioRow } from './scenario.ts';
 
 export interface InputRow {

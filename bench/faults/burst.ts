@@ -1,9 +1,9 @@
 /** A burst of N photos at once; the worker a separate process whose RSS is sampled every 500 ms. */
 import { readFile } from 'node:fs/promises';
 import { startLocalStack } from '#local/stack';
-import { spawnWorker } from '#test/child-worker';
-import { photoPath } from '#test/images';
-import { auditRun, uploadAll, waitForWebhooks, type Upload } from '#test/pipeline';
+import { spawnWorker } from '#harness/child-worker';
+import { photoPath } from '#harness/images';
+import { auditRun, uploadAll, waitForWebhooks, type Upload } from '#harness/pipeline';
 import type { FaultBench } from './scenario.ts';
 
 export interface BurstFigures {

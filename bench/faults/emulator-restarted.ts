@@ -6,8 +6,8 @@ import type { SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack } from '#local/stack';
-import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#test/faults';
-import { uploadAll } from '#test/pipeline';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#harness/faults';
+import { uploadAll } from '#harness/pipeline';
 import { photos, row, settle, type FaultBench, type ScenarioRow } from './scenario.ts';
 
 export type RestartRow = ScenarioRow & { outage: { workerReceives: number; notifyReceives: number; listings: number; seconds: number } };

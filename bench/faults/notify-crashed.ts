@@ -2,7 +2,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { SqsLambdaHandler } from '#local/sqs-event-source';
 import { startLocalStack } from '#local/stack';
-import { uploadAll, waitUntil } from '#test/pipeline';
+import { uploadAll, waitUntil } from '#harness/pipeline';
 import { photos, row, settle, type FaultBench, type ScenarioRow } from './scenario.ts';
 
 export async function notifyCrashed(bench: FaultBench): Promise<ScenarioRow> {

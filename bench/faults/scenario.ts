@@ -1,7 +1,7 @@
 /** What every fault scenario shares: the stack's settings, the row it reports, settling and auditing a run. */
 import type { LocalStack, LocalStackOptions } from '#local/stack';
-import { readPhoto } from '#test/images';
-import { auditRun, waitForWebhooks, type Audit } from '#test/pipeline';
+import { readPhoto } from '#harness/images';
+import { auditRun, waitForWebhooks, type Audit } from '#harness/pipeline';
 
 export interface FaultBench {
   /** Inference threads of every worker. */

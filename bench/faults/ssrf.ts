@@ -6,8 +6,8 @@
 import { responseError } from '#notify/deliver';
 import { createHttpClient, pinnedLookup } from '#notify/http-client';
 import { classifyAddress, createUrlGuard, type ResolvedAddress } from '#notify/url-guard';
-import { startHttpRecorder } from '#test/http-recorder';
-import { SSRF_CONTROLS, SSRF_VECTORS, TEST_RESOLVER_ANSWERS } from '#test/ssrf-vectors';
+import { startHttpRecorder } from '#harness/http-recorder';
+import { SSRF_CONTROLS, SSRF_VECTORS, TEST_RESOLVER_ANSWERS } from '#harness/ssrf-vectors';
 
 export interface SsrfRow {
   vector: string;

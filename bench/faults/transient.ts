@@ -1,7 +1,7 @@
 /** Transient S3 and SQS errors injected into the stack's adapters, by a plan (every Nth call, or seeded random). */
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import type { FaultInjector } from '#test/faults';
-import { startStackWithFaults, uploadAll, type FaultPlan } from '#test/pipeline';
+import type { FaultInjector } from '#harness/faults';
+import { startStackWithFaults, uploadAll, type FaultPlan } from '#harness/pipeline';
 import { photos, row, settle, type FaultBench, type ScenarioRow } from './scenario.ts';
 
 export async function transient(bench: FaultBench, name: string, plan: FaultPlan, from: number): Promise<ScenarioRow> {

@@ -1,6 +1,6 @@
 /** The worker, a process of its own, killed with SIGKILL mid-batch; a new one takes over. */
-import { spawnWorker } from '#test/child-worker';
-import { uploadAll } from '#test/pipeline';
+import { spawnWorker } from '#harness/child-worker';
+import { uploadAll } from '#harness/pipeline';
 import { startLocalStack } from '#local/stack';
 import { photos, row, settle, type FaultBench, type ScenarioRow } from './scenario.ts';
 

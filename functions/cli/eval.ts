@@ -1,28 +1,21 @@
 /**
  * `greenscreen eval <setDir>[:split] ...`: quality and speed of the shipped model, set by set,
- * through the serving code path (decode -> the segmenter of #segment/inference: pre-process -> ONNX
- * -> upsample), as the worker runs it.
+ * through the serving code path (decode -> the worker's segmenter, #segmenter/segmenter's one
+ * composition: pre-process -> ONNX -> the subject rule -> upsample and haze curve): it scores what
+ * users get. A photo the subject rule finds nobody in is scored as the empty mask it is served as
+ * (IoU 0 against a labelled person); `noSubject` counts them per set.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { decodeImage } from '#segment/image';
 import { createSegmenter } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
 import type { ExecutionProviderChoice } from '#segment/model-session';
 import { writeContactSheets } from './contact-sheet.ts';
-import { median, scoreMask } from './metrics.ts';
+import { median, scoreMask } from '#evaluation/metrics';
+import { listPairs, parseSetArg, type EvalSet, type Pair } from '#evaluation/labelled-sets';
 import { Progress } from './progress.ts';
-
-/** One labelled set to score: `<dir>/images/<id>.{jpg,jpeg,png}`, `<dir>/masks/<id>.png`, optional `<dir>/ignore/<id>.png`. */
-export interface EvalSet {
-  dir: string;
-  /** A split of `<dir>/split.json`; absent = every image that has a mask. */
-  split?: string;
-  /** Row name, e.g. `pfcn/val`. */
-  name: string;
-}
+import type { Subject } from '#segmenter/subject';
 
 export interface EvalOptions {
   sets: EvalSet[];
@@ -48,7 +41,9 @@ export interface SetScores {
 }
 
 export interface SetResult extends SetScores {
-  perImage: { id: string; iou: number; ms: number }[];
+  /** Photos the subject rule found nobody in (served, and scored, as an empty mask). */
+  noSubject: number;
+  perImage: { id: string; iou: number; ms: number; subject: Subject }[];
   worstSheet?: string;
 }
 
@@ -63,53 +58,6 @@ export interface EvalReport {
   modelMsPerImage: number;
   model: string;
   provider: string;
-}
-
-export interface Pair {
-  id: string;
-  image: string;
-  mask: string;
-  ignore?: string;
-}
-
-const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
-
-/** `../data/pfcn:val` -> pfcn, split val. A path that exists as a folder is never split at a colon. */
-export function parseSetArg(arg: string, defaultSplit?: string): EvalSet {
-  const m = /^(.*):([\w.-]+)$/.exec(arg);
-  const [dir, split] = m && !existsSync(arg) ? [m[1]!, m[2]!] : [arg, defaultSplit];
-  const name = `${basename(resolve(dir))}/${split ?? 'all'}`;
-  return split ? { dir, split, name } : { dir, name };
-}
-
-/** The labelled pairs of a set (sorted by id): each id's image in whichever of .jpg/.jpeg/.png exists. */
-export async function listPairs(setDir: string, split?: string): Promise<Pair[]> {
-  const imagesDir = join(setDir, 'images');
-  if (!existsSync(imagesDir)) throw new Error(`Expected a labelled set with an images/ folder at ${setDir} but ${imagesDir} does not exist`);
-  const byId = new Map<string, string>();
-  for (const f of (await readdir(imagesDir)).sort()) {
-    const ext = extname(f).toLowerCase();
-    if (IMAGE_EXTENSIONS.includes(ext) && !byId.has(basename(f, extname(f)))) byId.set(basename(f, extname(f)), join(imagesDir, f));
-  }
-  let ids: string[];
-  if (split) {
-    const splitFile = join(setDir, 'split.json');
-    if (!existsSync(splitFile)) throw new Error(`Expected ${splitFile} for split ${split} but it does not exist`);
-    const splits = JSON.parse(await readFile(splitFile, 'utf8')) as Record<string, string[]>;
-    const listed = splits[split];
-    if (!listed) throw new Error(`Expected a split of ${setDir} in [${Object.keys(splits).join(', ')}] but received ${JSON.stringify(split)}`);
-    const missing = listed.filter((id) => !byId.has(id));
-    if (missing.length) {
-      throw new Error(`Expected an image (${IMAGE_EXTENSIONS.join(', ')}) in ${imagesDir} for every id of split ${split} but ${missing.length} have none, e.g. ${missing[0]}`);
-    }
-    ids = [...listed].sort();
-  } else {
-    ids = [...byId.keys()].filter((id) => existsSync(join(setDir, 'masks', `${id}.png`))).sort();
-  }
-  return ids.map((id) => {
-    const ignore = join(setDir, 'ignore', `${id}.png`);
-    return { id, image: byId.get(id)!, mask: join(setDir, 'masks', `${id}.png`), ...(existsSync(ignore) ? { ignore } : {}) };
-  });
 }
 
 async function readGrey(path: string, what: string, width: number, height: number): Promise<Buffer> {
@@ -158,23 +106,27 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const allMs: number[] = [];
     let done = 0;
     for (const [k, set] of options.sets.entries()) {
-      const rows: (Parameters<typeof setScores>[0][number] & { id: string })[] = [];
+      const rows: (Parameters<typeof setScores>[0][number] & { id: string; subject: Subject })[] = [];
       const preds = new Map<string, Buffer>();
       for (const pair of lists[k]!) {
         const bytes = await readFile(pair.image);
         const t0 = performance.now();
         const img = await decodeImage(bytes, { maxPixels: 1e8 });
-        const { mask } = await segmenter.segment(img);
+        const { mask, subject } = await segmenter.segment(img);
         const ms = performance.now() - t0;
         const truth = await readGrey(pair.mask, 'mask', img.width, img.height);
         const ignore = pair.ignore ? await readGrey(pair.ignore, 'ignore mask', img.width, img.height) : undefined;
         const s = scoreMask(mask, truth, img.width, img.height, ignore);
-        rows.push({ id: pair.id, ms, ...s });
+        rows.push({ id: pair.id, ms, subject, ...s });
         allMs.push(ms);
         if (options.outDir) preds.set(pair.id, await sharp(mask, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer());
         options.onProgress?.(++done, total);
       }
-      const result: SetResult = { ...setScores(rows), perImage: rows.map((r) => ({ id: r.id, iou: r.iou, ms: r.ms })) };
+      const result: SetResult = {
+        ...setScores(rows),
+        noSubject: rows.filter((r) => r.subject === 'none').length,
+        perImage: rows.map((r) => ({ id: r.id, iou: r.iou, ms: r.ms, subject: r.subject })),
+      };
       if (options.outDir && rows.length) result.worstSheet = await worstSheet(options.outDir, set, lists[k]!, rows, preds);
       sets[set.name] = result;
     }
@@ -237,6 +189,10 @@ export function formatReport(r: EvalReport): string {
     `  all sets: mean of dataset IoU ${r.summary.meanDatasetIoU.toFixed(4)}, min ${r.summary.minDatasetIoU.toFixed(4)} (${r.summary.minSet})\n` +
     `  ms/image ${r.msPerImage.toFixed(1)} median (decode + pre-process + model + upsample); model ${r.modelMsPerImage.toFixed(1)} mean\n` +
     Object.entries(r.sets)
+      .filter(([, s]) => s.noSubject)
+      .map(([name, s]) => `  ${name}: nobody found in ${s.noSubject} of ${s.n} photo(s) (subject rule): scored as the empty mask users get\n`)
+      .join('') +
+    Object.entries(r.sets)
       .filter(([, s]) => s.worstSheet)
       .map(([name, s]) => `  worst 12 of ${name}: ${s.worstSheet}\n`)
       .join('')
@@ -248,7 +204,7 @@ export function reportJson(r: EvalReport): Record<string, unknown> {
   const sets = Object.fromEntries(
     Object.entries(r.sets).map(([name, s]) => [
       name,
-      { datasetIoU: s.datasetIoU, meanIoU: s.meanIoU, boundaryF: s.boundaryF, mae: s.mae, n: s.n, msPerImage: s.msPerImage },
+      { datasetIoU: s.datasetIoU, meanIoU: s.meanIoU, boundaryF: s.boundaryF, mae: s.mae, n: s.n, noSubject: s.noSubject, msPerImage: s.msPerImage },
     ]),
   );
   const only = Object.values(sets).length === 1 ? Object.values(sets)[0] : undefined;

@@ -9,8 +9,9 @@ import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { listAll } from '#core/listing';
 import { ConfigError } from '#core/errors';
-import { INPUT_PREFIX, RESOURCE_DEFAULTS, RESULTS_PREFIX } from '#core/resources';
-import { jobResultSchema, parseMessage, type JobResult } from '#core/messages';
+import { RESOURCE_DEFAULTS } from '#core/resources';
+import { listJobs, ResultReader } from '#local/job-status';
+import type { JobList, JobRow, JobStatus } from '#web/api';
 
 export interface StackAddress {
   endpoint: string;
@@ -57,16 +58,6 @@ export async function uploadFiles(
   return done;
 }
 
-/** `pending` when only S3 and SQS were asked (they cannot tell queued from running). */
-export type JobState = 'queued' | 'running' | 'pending' | 'succeeded' | 'failed';
-
-export interface JobRow {
-  key: string;
-  status: JobState;
-  jobId?: string;
-  error?: { code: string; message: string };
-}
-
 export interface StackStatus {
   /** One row per upload (and per result whose upload is gone), by key. */
   jobs: JobRow[];
@@ -94,11 +85,11 @@ export async function devJobs(pageUrl: string, options: { required: boolean; tim
     if (!options.required) return undefined;
     throw new ConfigError(`Expected the job list from ${pageUrl} but it answered HTTP ${res.status}`);
   }
-  const list = (await res.json()) as { jobs: { key: string; status: JobState; jobId?: string; error?: { code: string; message: string } }[] };
+  const list = (await res.json()) as JobList;
   const jobs: JobRow[] = list.jobs
     .map((j) => ({ key: j.key, status: j.status, ...(j.jobId ? { jobId: j.jobId } : {}), ...(j.error ? { error: j.error } : {}) }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const count = (st: JobState) => jobs.filter((j) => j.status === st).length;
+  const count = (st: JobStatus) => jobs.filter((j) => j.status === st).length;
   return { jobs, queue: { queued: count('queued'), inProgress: count('running') }, source: 'dev' };
 }
 
@@ -114,37 +105,12 @@ export async function stackStatus(at: StackAddress): Promise<StackStatus> {
   const sqs = createSqsClient(conn);
   const store = new S3ObjectStore(s3);
   try {
-    const uploads = new Map<string, string>();
-    const results = new Map<string, JobRow & { etag: string }>();
-    const unreadable: JobRow[] = [];
-    for (const o of await listAll(store, at.bucket, INPUT_PREFIX)) uploads.set(o.key, o.etag);
-    const resultFiles = (await listAll(store, at.bucket, RESULTS_PREFIX)).filter((o) => o.key.endsWith('/result.json'));
-    for (const o of resultFiles) {
-      let r: JobResult;
-      try {
-        r = parseMessage(jobResultSchema, (await store.get(at.bucket, o.key)).body.toString('utf8'), o.key, 'result');
-      } catch (err) {
-        unreadable.push({ key: o.key, status: 'failed', error: { code: 'UNREADABLE', message: (err as Error).message } });
-        continue;
-      }
-      results.set(r.source.key, {
-        key: r.source.key,
-        status: r.status,
-        jobId: r.jobId,
-        etag: r.source.etag,
-        ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-      });
-    }
-    const jobs: JobRow[] = [];
-    for (const key of new Set([...uploads.keys(), ...results.keys()])) {
-      const result = results.get(key);
-      const etag = uploads.get(key);
-      if (result && (etag === undefined || result.etag === etag)) {
-        const { etag: _etag, ...row } = result;
-        jobs.push(row);
-      } else jobs.push({ key, status: 'pending' });
-    }
-    jobs.push(...unreadable);
+    const jobs = (await listJobs(store, at.bucket, new ResultReader(store, at.bucket))).map((e): JobRow => {
+      if (e.unreadable) return { key: e.key, status: 'failed', error: { code: 'UNREADABLE', message: e.unreadable } };
+      if (!e.result) return { key: e.key, status: 'pending' };
+      const { status, jobId, error } = e.result;
+      return { key: e.key, status, jobId, ...(error ? { error: { code: error.code, message: error.message } } : {}) };
+    });
     jobs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: RESOURCE_DEFAULTS.jobsQueue.name }));
     const attrs = await sqs.send(

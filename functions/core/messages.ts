@@ -74,7 +74,7 @@ export const jobResultSchema = z.object({
   crop: z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int().positive(), height: z.number().int().positive() }).optional(),
   /**
    * Whether the model found a person: `none` means an empty mask and a fully transparent (or
-   * background-only) cut-out, on the model's own evidence (functions/segment/subject.ts).
+   * background-only) cut-out, on the model's own evidence (functions/segmenter/subject.ts).
    */
   subject: z.enum(['person', 'none']).optional(),
   timingsMs: z.record(z.number()),

@@ -19,9 +19,9 @@ import { z } from 'zod';
 import { PipelineError } from './errors.ts';
 import { formatIssues } from './issues.ts';
 import { BACKGROUNDS_PREFIX } from './resources.ts';
+import { FORMAT_FILES, isOutputFormat, OPAQUE_FORMATS, OUTPUT_FORMATS } from './output-formats.ts';
 
-export const OUTPUT_FORMATS = ['png', 'webp', 'avif', 'jpeg'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export { FORMAT_FILES, OUTPUT_FORMATS, type OutputFormat } from './output-formats.ts';
 export const OUTPUT_KINDS = ['both', 'mask', 'cutout'] as const;
 export const OPTION_NAMES = ['format', 'quality', 'background', 'crop', 'max-size', 'outputs'] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
@@ -76,7 +76,7 @@ export class InvalidOutputOptionError extends PipelineError {
 }
 
 const ALLOWED: Record<OptionName, string> = {
-  format: 'one of png, webp, avif, jpeg',
+  format: `one of ${OUTPUT_FORMATS.join(', ')}`,
   quality: 'an integer from 1 to 100, or "lossless" (webp)',
   background: `transparent, a colour #rrggbb or #rgb, blur, blur:<sigma 1-100>, or image:${BACKGROUNDS_PREFIX}<name> (an image in the bucket under ${BACKGROUNDS_PREFIX})`,
   crop: 'none, a margin in percent of the subject\'s longer side (0-100, e.g. 5%) or in pixels (0-10000, e.g. 40px)',
@@ -110,8 +110,8 @@ export function parseOptionStrings(options: Record<string, string | number>, whe
     switch (name) {
       case 'format': {
         const f = v === 'jpg' ? 'jpeg' : v;
-        if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) throw bad(name, value, where(name));
-        layer.format = f as OutputFormat;
+        if (!isOutputFormat(f)) throw bad(name, value, where(name));
+        layer.format = f;
         break;
       }
       case 'quality': {
@@ -177,9 +177,10 @@ function apply(spec: OutputSpec, layer: Layer): OutputSpec {
 
 /** Checks across options, after all layers are applied. */
 function checkCombination(spec: OutputSpec, where: string): void {
-  if (spec.format === 'jpeg' && spec.background.type === 'transparent' && spec.outputs !== 'mask') {
+  if (OPAQUE_FORMATS.includes(spec.format) && spec.background.type === 'transparent' && spec.outputs !== 'mask') {
+    const { label } = FORMAT_FILES[spec.format];
     throw new InvalidOutputOptionError(
-      `Expected background (${where}) to be opaque (a colour, blur or image:<key>) when format is jpeg (JPEG has no alpha channel) but received "transparent"`,
+      `Expected background (${where}) to be opaque (a colour, blur or image:<key>) when format is ${spec.format} (${label} has no alpha channel) but received "transparent"`,
     );
   }
 }
@@ -254,14 +255,6 @@ export function canonicalSpec(spec: OutputSpec): string {
 export function isDefaultSpec(spec: OutputSpec): boolean {
   return canonicalSpec(spec) === canonicalSpec(DEFAULT_OUTPUT_SPEC);
 }
-
-/** File extension and content type of a cut-out in this format. */
-export const FORMAT_FILES: Record<OutputFormat, { ext: string; contentType: string }> = {
-  png: { ext: 'png', contentType: 'image/png' },
-  webp: { ext: 'webp', contentType: 'image/webp' },
-  avif: { ext: 'avif', contentType: 'image/avif' },
-  jpeg: { ext: 'jpg', contentType: 'image/jpeg' },
-};
 
 /** The spec as option strings (for `greenscreen run` echoes and docs). */
 export function specToStrings(spec: OutputSpec): OptionStrings {

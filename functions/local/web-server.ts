@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/config';
-import { listAll } from '#core/listing';
-import { FORMAT_FILES } from '#core/output-options';
-import type { ListedObject, ObjectStore } from '#core/ports';
+import { FORMAT_FILES, isOutputFormat, OUTPUT_EXTENSIONS, OUTPUT_FORMATS } from '#core/output-formats';
+import type { ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESULTS_PREFIX } from '#core/resources';
-import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow, JobStatus } from '#web/api';
+import type { ApiInfo, DeliveryList, DeliveryRow, JobList, JobRow } from '#web/api';
 import { buildWebBundle, WEB_HEADERS, type WebBundle } from '#web/build';
 import { encodeAs } from '#segment/codecs';
+import { listJobs, ResultReader, type JobEntry } from './job-status.ts';
 import type { LocalStack } from './stack.ts';
 import type { WebhookReceiver } from './webhook-receiver.ts';
 
@@ -52,8 +52,8 @@ export class SourceReads {
   }
 }
 
-/** The files a job writes (every FORMAT_FILES extension of #core/output-options: png, webp, avif, jpg), served from results/. */
-const OUTPUT_IMAGE = /\.(png|webp|avif|jpe?g)$/;
+/** The files a job writes: every output format's extension (#core/output-formats), served from results/. */
+const isOutputImage = (key: string) => OUTPUT_EXTENSIONS.some((ext) => key.endsWith(`.${ext}`));
 
 /** An RGBA PNG is at most about 4 bytes a pixel (plus headers): the most /api/encode reads. */
 const ENCODE_BYTES_PER_PIXEL = 4.1;
@@ -83,21 +83,6 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** The fields of result.json the page shows (read leniently: a file the page cannot read is a row saying so). */
-interface ResultFile {
-  jobId?: string;
-  status?: 'succeeded' | 'failed';
-  source?: { key?: string; etag?: string };
-  outputs?: { mask?: string; cutout?: string };
-  error?: { code: string; message: string };
-  width?: number;
-  height?: number;
-  timingsMs?: { total?: number };
-  finishedAt?: string;
-}
-
-const unquote = (etag: string | undefined) => etag?.replace(/^"|"$/g, '');
-
 /** A file name as a key segment: no path, no leading dots, nothing but [A-Za-z0-9._-]. */
 export function safeUploadName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
@@ -105,9 +90,9 @@ export function safeUploadName(name: string): string {
   return cleaned || 'photo';
 }
 
-/** The job list, from the bucket itself: sources under incoming/, committed result.json files. */
+/** The job list for the page, from the bucket itself (job-status.ts), with "running" from the worker's reads. */
 class JobLister {
-  private readonly results = new Map<string, { etag: string; result: ResultFile }>();
+  private readonly results: ResultReader;
   /** When this server first listed each version of each source (S3 listings carry no useful order). */
   private readonly seen = new Map<string, { etag: string; at: string }>();
   private latest?: { at: number; list: Promise<JobList> };
@@ -116,7 +101,9 @@ class JobLister {
     private readonly store: ObjectStore,
     private readonly bucket: string,
     private readonly reads: SourceReads | undefined,
-  ) {}
+  ) {
+    this.results = new ResultReader(store, bucket);
+  }
 
   /** At most one listing per 400 ms, however many pages poll. */
   list(): Promise<JobList> {
@@ -129,69 +116,38 @@ class JobLister {
     return this.latest.list;
   }
 
-  private async readResult(o: ListedObject): Promise<ResultFile> {
-    const cached = this.results.get(o.key);
-    if (cached && cached.etag === o.etag) return cached.result;
-    let result: ResultFile;
-    try {
-      result = JSON.parse((await this.store.get(this.bucket, o.key)).body.toString('utf8')) as ResultFile;
-    } catch (err) {
-      result = { status: 'failed', error: { code: 'UNREADABLE', message: `Expected a result.json but could not read it: ${(err as Error).message}` } };
+  private row(e: JobEntry): JobRow {
+    let uploadedAt: string | undefined;
+    if (e.source) {
+      let seen = this.seen.get(e.key);
+      if (!seen || seen.etag !== e.source.etag) this.seen.set(e.key, (seen = { etag: e.source.etag, at: new Date().toISOString() }));
+      uploadedAt = seen.at;
     }
-    this.results.set(o.key, { etag: o.etag ?? '', result });
-    return result;
+    const base = { key: e.key, ...(uploadedAt ? { uploadedAt } : {}) };
+    if (e.unreadable) return { ...base, status: 'failed', error: { code: 'UNREADABLE', message: e.unreadable } };
+    const r = e.result;
+    if (!r) return { ...base, status: this.reads?.startedAt(e.key) !== undefined ? 'running' : 'queued' };
+    this.reads?.forget(e.key);
+    const object = (key: string) => `api/object?key=${encodeURIComponent(key)}`;
+    const succeeded = r.status === 'succeeded';
+    return {
+      ...base,
+      status: r.status,
+      jobId: r.jobId,
+      finishedAt: r.finishedAt,
+      ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+      ...(r.outputs.mask && succeeded ? { mask: object(r.outputs.mask) } : {}),
+      ...(r.outputs.cutout && succeeded ? { cutout: object(r.outputs.cutout) } : {}),
+      ...(r.width && r.height ? { width: r.width, height: r.height } : {}),
+      ...(r.timingsMs.total !== undefined ? { totalMs: Math.round(r.timingsMs.total) } : {}),
+    };
   }
 
   private async compute(): Promise<JobList> {
-    const [sources, outputs] = await Promise.all([
-      listAll(this.store, this.bucket, INPUT_PREFIX),
-      listAll(this.store, this.bucket, RESULTS_PREFIX),
-    ]);
-    const resultFiles = outputs.filter((o) => o.key.endsWith('/result.json') && !o.key.startsWith(`${RESULTS_PREFIX}.`));
-    const bySource = new Map<string, ResultFile>();
-    await Promise.all(
-      resultFiles.map(async (o) => {
-        const r = await this.readResult(o);
-        bySource.set(r.source?.key ?? o.key.slice(RESULTS_PREFIX.length, -'/result.json'.length), r);
-      }),
-    );
-    const object = (key: string | undefined) => (key ? `api/object?key=${encodeURIComponent(key)}` : undefined);
-    const row = (key: string, r: ResultFile | undefined, status: JobStatus, uploadedAt?: string): JobRow => ({
-      key,
-      status,
-      ...(uploadedAt ? { uploadedAt } : {}),
-      ...(r && (status === 'succeeded' || status === 'failed')
-        ? {
-            ...(r.jobId ? { jobId: r.jobId } : {}),
-            ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
-            ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-            ...(r.outputs?.mask && status === 'succeeded' ? { mask: object(r.outputs.mask)! } : {}),
-            ...(r.outputs?.cutout && status === 'succeeded' ? { cutout: object(r.outputs.cutout)! } : {}),
-            ...(r.width ? { width: r.width, height: r.height! } : {}),
-            ...(r.timingsMs?.total !== undefined ? { totalMs: Math.round(r.timingsMs.total) } : {}),
-          }
-        : {}),
-    });
-    const jobs: JobRow[] = [];
-    for (const s of sources) {
-      const r = bySource.get(s.key);
-      bySource.delete(s.key);
-      let seen = this.seen.get(s.key);
-      if (!seen || seen.etag !== s.etag) this.seen.set(s.key, (seen = { etag: s.etag, at: new Date().toISOString() }));
-      const uploadedAt = seen.at;
-      if (r?.status && unquote(r.source?.etag) === unquote(s.etag)) {
-        this.reads?.forget(s.key);
-        jobs.push(row(s.key, r, r.status, uploadedAt));
-      } else {
-        // No result yet for this version of the photo (a re-upload replaces the old result later).
-        jobs.push(row(s.key, undefined, this.reads?.startedAt(s.key) !== undefined ? 'running' : 'queued', uploadedAt));
-      }
-    }
-    // Results whose source is gone (deleted after processing) still happened.
-    for (const [key, r] of bySource) jobs.push(row(key, r, r.status ?? 'failed'));
+    const jobs = (await listJobs(this.store, this.bucket, this.results)).map((e) => this.row(e));
     jobs.sort((a, b) => (b.uploadedAt ?? '').localeCompare(a.uploadedAt ?? '') || a.key.localeCompare(b.key));
-    const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-    for (const j of jobs) counts[j.status]++;
+    const counts: JobList['counts'] = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const j of jobs) if (j.status !== 'pending') counts[j.status]++;
     return { jobs, counts };
   }
 }
@@ -298,15 +254,18 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return sendJson(req, res, 201, { key });
     }
     if (req.method === 'POST' && path === '/api/encode' && pipeline) {
-      // The page's AVIF download: browsers write PNG, WebP and JPEG from a canvas but not AVIF, so
-      // the page sends its cut-out as PNG and gets it back through the pipeline's own encoder.
-      const format = url.searchParams.get('format');
-      if (format !== 'avif') return sendJson(req, res, 400, { error: `Expected format=avif (the page writes PNG, WebP and JPEG itself) but received ${JSON.stringify(format)}` });
+      // The page's downloads in a format its browser cannot write from a canvas (AVIF): the page
+      // sends its image as PNG and gets it back through the pipeline's own encoder (any output format).
+      const format = url.searchParams.get('format') ?? '';
+      if (!isOutputFormat(format)) {
+        return sendJson(req, res, 400, { error: `Expected format= one of ${OUTPUT_FORMATS.join(', ')} but received ${JSON.stringify(url.searchParams.get('format'))}` });
+      }
+      const { label, contentType } = FORMAT_FILES[format];
       const body = await readBody(req, Math.ceil(ENCODE_BYTES_PER_PIXEL * pipeline.maxInputPixels), 'an image to encode');
       const encoded = await encodeAs(sharp(body, { limitInputPixels: pipeline.maxInputPixels }), { format }).catch((err: Error) => {
-        throw Object.assign(new Error(`Expected a PNG image of at most ${pipeline.maxInputPixels} pixels to encode as AVIF but sharp refused it: ${err.message}`, { cause: err }), { status: 400 });
+        throw Object.assign(new Error(`Expected a PNG image of at most ${pipeline.maxInputPixels} pixels to encode as ${label} but sharp refused it: ${err.message}`, { cause: err }), { status: 400 });
       });
-      return send(req, res, 200, encoded, FORMAT_FILES.avif.contentType);
+      return send(req, res, 200, encoded, contentType);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: `Expected GET, HEAD, POST /api/upload or POST /api/encode but received ${req.method} ${path}` });
     if (path === '/api/info') return sendJson(req, res, 200, info);
@@ -314,7 +273,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (path === '/api/webhooks') return sendJson(req, res, 200, deliveryList(pipeline!.receiver));
     if (path === '/api/object' && pipeline) {
       const key = url.searchParams.get('key') ?? '';
-      if (!key.startsWith(RESULTS_PREFIX) || !OUTPUT_IMAGE.test(key)) {
+      if (!key.startsWith(RESULTS_PREFIX) || !isOutputImage(key)) {
         return sendJson(req, res, 400, { error: `Expected the key of an output image under ${RESULTS_PREFIX} but received ${JSON.stringify(key)}` });
       }
       const obj = await pipeline.store.get(pipeline.bucket, key).catch(() => undefined);

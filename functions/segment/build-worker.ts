@@ -9,8 +9,9 @@ import { systemClock, type MessageQueue, type ObjectStore } from '#core/ports';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { FileHeartbeat } from './heartbeat.ts';
-import { createSegmenter, type InferenceBatcher } from './inference.ts';
-import { cardPathFor, loadModelCard, type ModelCard } from './model-card.ts';
+import { createSegmenter, type Segmenter } from './inference.ts';
+import type { ModelCard } from '#segmenter/card';
+import { cardPathFor, loadModelCard } from './model-card.ts';
 import type { ExecutionProviderChoice, ModelSession } from './model-session.ts';
 import { deprioritiseAllBut } from './priority.ts';
 import { SegmentWorker, type JobMetrics } from './worker.ts';
@@ -44,7 +45,7 @@ export interface BuiltWorker {
   worker: SegmentWorker;
   session: ModelSession;
   card: ModelCard;
-  batcher: InferenceBatcher;
+  segmenter: Segmenter;
 }
 
 /** Ports can be overridden (fault injection in tests); by default the real adapters are used. */
@@ -57,7 +58,8 @@ export async function buildWorker(
   // Measured (bench/pipeline.ts, 2 cores): 1 inference thread + 1 core for codecs and I/O runs the
   // whole pipeline faster (8.4 images/s) than 2 inference threads fighting the codecs (8.0).
   const threads = settings.threads || Math.max(1, availableParallelism() - 1);
-  const { session, batcher } = await createSegmenter(loaded, { provider: settings.provider, threads, maxBatch: settings.batchSize });
+  const segmenter = await createSegmenter(loaded, { provider: settings.provider, threads, maxBatch: settings.batchSize });
+  const { session } = segmenter;
   // The model is the bottleneck on a CPU: codecs and I/O fill the gaps around it (priority.ts).
   const niced =
     session.provider === 'cpu' ? deprioritiseAllBut(session.threadIds, settings.codecNice ?? DEFAULT_CODEC_NICE) : { lowered: 0, kept: 0 };
@@ -70,8 +72,7 @@ export async function buildWorker(
     {
       store,
       events,
-      batcher,
-      card: loaded.card,
+      segmenter,
       clock: systemClock,
       bucket: settings.bucket,
       maxBytes: settings.maxBytes,
@@ -96,5 +97,5 @@ export async function buildWorker(
     threads,
     otherThreadsNiced: niced.lowered,
   });
-  return { worker, session, card: loaded.card, batcher };
+  return { worker, session, card: loaded.card, segmenter };
 }

@@ -1,6 +1,6 @@
 /**
  * The encoders, in one place: a cut-out or mask goes out in the format its output spec names.
- * A new format is one case here (and one entry in #core/output-options FORMAT_FILES).
+ * A new format is one case here (and one row in #core/output-formats FORMAT_FILES).
  *
  * Settings chosen by measurement (`npm run bench:outputs -- --json`: a real cut-out at 0.5 MP and
  * 12 MP, this 2-core machine under load from a training run, medians side by side; README "Figures"):

@@ -1,6 +1,6 @@
 /**
  * Everything sharp: sniffing, decoding to upright sRGB, upsampling the mask, encoding. The model's input
- * resize is not here: it is #core/segmentation's (Pillow-exact, as training resizes).
+ * resize is not here: it is #segmenter/segmentation's (Pillow-exact, as training resizes).
  * Decoding is defensive: the format is sniffed from magic bytes before sharp sees the data (SVG and
  * anything unknown never reach a decoder), dimensions are checked against the pixel limit from the
  * header before any pixel is decoded, and sharp's own errors become InvalidImage/Unsupported errors.

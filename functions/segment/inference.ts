@@ -1,38 +1,43 @@
 /**
- * The segmenter: model card -> pre-process -> run -> post-process, in Node. The worker, `greenscreen
- * eval` and the benchmarks all go through this module, so the quality we measure is the quality we
- * serve. The arithmetic (sizes, Pillow-exact resize, normalisation, padding, batching, cropping the
- * probabilities) is the pure #core/segmentation, which a browser page runs too; this file adds only
- * what is Node's: the onnxruntime-node session on its thread, dynamic batching, and sharp to upsample
- * the mask to the photo's size.
+ * The segmenter in Node: #segmenter/segmenter's one composition (pre-process -> model -> subject
+ * rule -> upsampling and haze curve) with what is Node's: the onnxruntime-node session on its
+ * thread, dynamic batching, and sharp/libvips to upsample the mask to the photo's size. The worker,
+ * `greenscreen eval` and the benchmarks all go through this module, so the quality we measure is
+ * the quality we serve.
  *
  *   const segmenter = await createSegmenter(await loadModelCard(path), { provider: 'cpu', threads: 2 });
- *   const { mask } = await segmenter.segment(await decodeImage(bytes, limits)); // mask: w x h, 8-bit
+ *   const { mask, subject } = await segmenter.segment(await decodeImage(bytes, limits)); // mask: w x h, 8-bit
  *   await segmenter.release();
  */
-import {
-  assembleBatch,
-  preprocess as preprocessPixels,
-  probabilitiesToMask,
-  type InputPlan,
-  type Preprocessed,
-} from '#core/segmentation';
-import type { LoadedCard, ModelCard } from './model-card.ts';
+import type { ModelCard } from '#segmenter/card';
+import { EDGE_POSTPROCESS, type EdgePostProcess } from '#segmenter/mask-curve';
+import { assembleBatch, preprocess as preprocessPixels, probabilitiesToMask, type InputPlan, type Pixels, type Preprocessed } from '#segmenter/segmentation';
+import { composeSegmenter, type ComposedSegmenter, type Infer, type Segmentation } from '#segmenter/segmenter';
+import type { LoadedCard } from './model-card.ts';
 import { createModelSession, type ModelSession, type SessionOptions } from './model-session.ts';
-import { EDGE_POSTPROCESS, guidedUpsample, upsampleWithCurve, type EdgePostProcess } from './edges.ts';
+import { guidedUpsample, upsampleWithCurve } from './mask-upsampling.ts';
 import { resizeGrey } from './image.ts';
 
-export { assembleBatch, planInput, type Batch, type InputPlan, type Preprocessed } from '#core/segmentation';
+export { assembleBatch, planInput, type Batch, type InputPlan, type Preprocessed } from '#segmenter/segmentation';
 
-/** Pre-processing of a decoded photo (upright sRGB, 3 channels), exactly as #core/segmentation does it. */
-export async function preprocess(img: { rgb: Buffer; width: number; height: number }, card: ModelCard): Promise<Preprocessed> {
-  return preprocessPixels({ data: img.rgb, width: img.width, height: img.height, channels: 3 }, card);
+/** A decoded photo as the worker holds it (functions/segment/image.ts): upright sRGB, 3 channels. */
+export interface RgbImage {
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
+const asBuffer = (a: Uint8Array): Buffer => (Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+const pixelsOf = (img: RgbImage): Pixels => ({ data: img.rgb, width: img.width, height: img.height, channels: 3 });
+
+/** Pre-processing of a decoded photo (upright sRGB, 3 channels), exactly as #segmenter/segmentation does it. */
+export async function preprocess(img: RgbImage, card: ModelCard): Promise<Preprocessed> {
+  return preprocessPixels(pixelsOf(img), card);
 }
 
 /** The n-th probability map of a batch output, cropped to the un-padded plan, as 8-bit. */
 export function extractProbability(out: Float32Array, n: number, H: number, W: number, plan: InputPlan): Buffer {
-  const mask = probabilitiesToMask(out, n, H, W, plan);
-  return Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength);
+  return asBuffer(probabilitiesToMask(out, n, H, W, plan));
 }
 
 /** The soft mask at the photo's original size (bilinear, sharp). */
@@ -41,18 +46,27 @@ export function maskAtOriginal(prob: Buffer, plan: InputPlan, width: number, hei
 }
 
 /**
- * Post-process: the model's map -> the soft mask at the photo's size, without background haze
- * (edges.ts: the served setting, EDGE_POSTPROCESS, and the measured alternative of guided upsampling).
+ * The upsampling step in Node: the model's map -> the soft mask at the photo's size, finished with
+ * `edges` (mask-upsampling.ts: the served setting, EDGE_POSTPROCESS, and the measured alternative of guided
+ * upsampling). The subject rule comes before it, in #segmenter/segmenter.
  */
-export async function upsampleMask(
-  prob: Buffer,
-  plan: InputPlan,
-  img: { rgb: Buffer; width: number; height: number },
-  edges: EdgePostProcess = EDGE_POSTPROCESS,
-): Promise<Buffer> {
+export async function upsampleMask(prob: Buffer, plan: InputPlan, img: RgbImage, edges: EdgePostProcess = EDGE_POSTPROCESS): Promise<Buffer> {
   if (edges.guided) return guidedUpsample(prob, plan, img, edges.guided, edges.haze);
   if (edges.haze) return upsampleWithCurve(prob, plan, img.width, img.height, edges.haze);
   return maskAtOriginal(prob, plan, img.width, img.height);
+}
+
+/** #segmenter/segmenter's composition with Node's upsampling, over any model step (batched or not). */
+export function composeNodeSegmenter(card: ModelCard, infer: Infer, edges: EdgePostProcess = EDGE_POSTPROCESS): ComposedSegmenter<Buffer> {
+  return composeSegmenter(
+    card,
+    {
+      infer,
+      upsample: (map, plan, photo, post) => upsampleMask(asBuffer(map), plan, { rgb: asBuffer(photo.data), width: photo.width, height: photo.height }, post),
+      empty: (width, height) => Buffer.alloc(width * height),
+    },
+    edges,
+  );
 }
 
 interface Pending {
@@ -131,58 +145,40 @@ export class InferenceBatcher {
   }
 }
 
-export interface SegmentTimings {
-  preprocess: number;
-  inference: number;
-  upsample: number;
-}
-
-export interface Segmentation {
-  /** Soft mask (probability x 255) at the photo's size. */
-  mask: Buffer;
-  /** The model's input size for this photo. */
-  plan: InputPlan;
-  timingsMs: SegmentTimings;
-}
+export type { SegmentTimings } from '#segmenter/segmenter';
+/** The finished mask (a Buffer), the subject, the plan and the model's map: see #segmenter/segmenter. */
+export type NodeSegmentation = Segmentation<Buffer>;
 
 /** One model, loaded once: what the worker, eval and the benchmarks hold. */
 export interface Segmenter {
   readonly card: ModelCard;
   readonly session: ModelSession;
   readonly batcher: InferenceBatcher;
-  /** Decoded photo (upright sRGB, 3 channels) -> soft mask at its size. Concurrent calls are batched. */
-  segment(img: { rgb: Buffer; width: number; height: number }): Promise<Segmentation>;
+  /** Decoded photo (upright sRGB, 3 channels) -> the finished mask at its size. Concurrent calls are batched. */
+  segment(img: RgbImage): Promise<NodeSegmentation>;
   release(): Promise<void>;
 }
 
-export interface SegmenterOptions extends SessionOptions {
+export interface SegmenterOptions {
   /** Most photos run together in one session call (dynamic batching). */
   maxBatch?: number;
   /** Post-processing of the mask (default: the serving setting, EDGE_POSTPROCESS). */
   edges?: EdgePostProcess;
 }
 
-const since = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
-
-export async function createSegmenter(loaded: LoadedCard, options: SegmenterOptions): Promise<Segmenter> {
-  const session = await createModelSession(loaded, options);
-  const { card } = loaded;
+/** The segmenter over a session already created (a real one, or a test's fake). */
+export function segmenterOnSession(session: ModelSession, card: ModelCard, options: SegmenterOptions = {}): Segmenter {
   const batcher = new InferenceBatcher(session, card, options.maxBatch ?? 1);
+  const composed = composeNodeSegmenter(card, async (pre) => ({ map: await batcher.infer(pre) }), options.edges);
   return {
     card,
     session,
     batcher,
-    async segment(img) {
-      let t0 = performance.now();
-      const pre = await preprocess(img, card);
-      const preprocessMs = since(t0);
-      t0 = performance.now();
-      const prob = await batcher.infer(pre);
-      const inference = since(t0);
-      t0 = performance.now();
-      const mask = await upsampleMask(prob, pre.plan, img, options.edges);
-      return { mask, plan: pre.plan, timingsMs: { preprocess: preprocessMs, inference, upsample: since(t0) } };
-    },
+    segment: (img) => composed.segment(pixelsOf(img)),
     release: () => session.release(),
   };
+}
+
+export async function createSegmenter(loaded: LoadedCard, options: SegmenterOptions & SessionOptions): Promise<Segmenter> {
+  return segmenterOnSession(await createModelSession(loaded, options), loaded.card, options);
 }

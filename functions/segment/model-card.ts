@@ -1,36 +1,13 @@
-/** The model card is the one source of truth for pre-processing: the worker and eval both read it. */
+/**
+ * The shipped models, by name, and loading one in Node: the card (parsed by #segmenter/card, the one
+ * card reader), the weights it names, and their checksum.
+ */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { ConfigError, ModelError } from '#core/errors';
-import { formatIssues } from '#core/issues';
-
-export const modelCardSchema = z.object({
-  name: z.string().min(1),
-  version: z.string().min(1),
-  architecture: z.string(),
-  preset: z.string(),
-  file: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  parameters: z.number().int().positive(),
-  input: z.object({
-    name: z.string(),
-    layout: z.literal('NCHW'),
-    colorSpace: z.literal('sRGB'),
-    longSide: z.number().int().positive(),
-    sizeMultiple: z.number().int().positive(),
-    mean: z.tuple([z.number(), z.number(), z.number()]),
-    std: z.tuple([z.number(), z.number(), z.number()]),
-    /** Value (after normalisation) of the padding added to reach sizeMultiple. */
-    padValue: z.number(),
-  }),
-  output: z.object({ name: z.string(), activation: z.literal('sigmoid') }),
-  threshold: z.number().min(0).max(1),
-}).passthrough();
-
-export type ModelCard = z.infer<typeof modelCardSchema>;
+import { parseModelCard, type ModelCard } from '#segmenter/card';
 
 /** Models shipped with the code, by name. Unknown names are rejected, nothing is downloaded. */
 export const MODEL_REGISTRY: Record<string, string> = {
@@ -57,11 +34,7 @@ export async function loadModelCard(cardPath: string): Promise<LoadedCard> {
   } catch (err) {
     throw new ModelError(`Expected a model card at ${cardPath} but could not read it: ${(err as Error).message}`, { cause: err });
   }
-  const parsed = modelCardSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) {
-    throw new ModelError(`Expected a valid model card at ${cardPath}: ${formatIssues(parsed.error)}`);
-  }
-  const card = parsed.data;
+  const card = parseModelCard(raw, cardPath);
   const modelPath = resolve(dirname(cardPath), card.file);
   const weights = await readFile(modelPath).catch((err: Error) => {
     throw new ModelError(`Expected model weights at ${modelPath} but could not read them: ${err.message}`, { cause: err });

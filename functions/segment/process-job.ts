@@ -11,15 +11,14 @@ import type { JobEvent, JobFailure, JobResult, SegmentJob } from '#core/types';
 import { DEFAULT_OUTPUT_SPEC, FORMAT_FILES, InvalidOutputOptionError } from '#core/output-options';
 import { decodeImage, type DecodedImage } from './image.ts';
 import { renderOutputs } from './outputs.ts';
-import { decideSubject, subjectEvidence } from './subject.ts';
-import { preprocess, upsampleMask, type InferenceBatcher } from './inference.ts';
-import type { ModelCard } from './model-card.ts';
+import type { ModelCard } from '#segmenter/card';
+import type { Segmenter } from './inference.ts';
 
 export interface ProcessDeps {
   store: ObjectStore;
   events: MessageQueue<JobEvent>;
-  batcher: InferenceBatcher;
-  card: ModelCard;
+  /** The model this worker has loaded (#segmenter/segmenter's one composition); its card names the model in every result. */
+  segmenter: Pick<Segmenter, 'card' | 'segment'>;
   clock: Clock;
   bucket: string;
   maxBytes: number;
@@ -97,7 +96,7 @@ export async function recordFailure(
   size?: { width: number; height: number },
 ): Promise<JobResult> {
   const result: JobResult = {
-    ...baseResult(job, deps.card, attempts, { result: resultJsonKey(job.source.key) }),
+    ...baseResult(job, deps.segmenter.card, attempts, { result: resultJsonKey(job.source.key) }),
     status: 'failed',
     error: failure,
     timingsMs,
@@ -192,14 +191,11 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
     }
   }
 
-  const pre = await timed(timings, 'preprocess', () => preprocess(img, deps.card));
-  const prob = await timed(timings, 'inference', () => deps.batcher.infer(pre));
-  // Nobody in the photo (subject.ts): an empty mask, never a random blob.
-  const subject = decideSubject(subjectEvidence(prob));
-  const mask =
-    subject === 'none'
-      ? Buffer.alloc(img.width * img.height)
-      : await timed(timings, 'upsample', () => upsampleMask(prob, pre.plan, img));
+  // The one path (#segmenter/segmenter): pre-process, model, subject rule (nobody there: an empty
+  // mask, never a random blob), upsampling and the haze curve.
+  const segmented = await deps.segmenter.segment(img);
+  Object.assign(timings, segmented.timingsMs);
+  const { mask, subject } = segmented;
   const rendered = await timed(timings, 'encode', () => renderOutputs(img, mask, spec, background));
   const keys = resultKeys(job.source.key, job.jobId, spec);
   await timed(timings, 'upload', () =>
@@ -210,11 +206,11 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
   );
   timings.total = Math.round((performance.now() - started) * 10) / 10;
   const result: JobResult = {
-    ...baseResult(job, deps.card, attempts, keys),
+    ...baseResult(job, deps.segmenter.card, attempts, keys),
     status: 'succeeded',
     width: img.width,
     height: img.height,
-    modelInput: { width: pre.plan.width, height: pre.plan.height },
+    modelInput: { width: segmented.plan.width, height: segmented.plan.height },
     subject,
     ...(rendered.width !== img.width || rendered.height !== img.height ? { outputSize: { width: rendered.width, height: rendered.height } } : {}),
     ...(rendered.crop ? { crop: rendered.crop } : {}),

@@ -12,8 +12,10 @@ export interface ApiInfo {
   model: string;
 }
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+/** Where a job is; `pending` only from S3 and SQS alone (`greenscreen status --endpoint`), which cannot tell queued from running. */
+export type JobStatus = 'queued' | 'running' | 'pending' | 'succeeded' | 'failed';
 
+/** One upload and its job: the page's job list and `greenscreen status` (functions/local/job-status.ts). */
 export interface JobRow {
   key: string;
   status: JobStatus;
@@ -32,7 +34,7 @@ export interface JobRow {
 
 export interface JobList {
   jobs: JobRow[];
-  counts: Record<JobStatus, number>;
+  counts: Record<Exclude<JobStatus, 'pending'>, number>;
 }
 
 export interface DeliveryRow {

@@ -1,6 +1,6 @@
 /**
  * The page's bundle: esbuild over functions/web/page (the page imports the pure pre/post-processing
- * from #core/segmentation, the same module the worker runs) plus the files it fetches at run time
+ * from #segmenter/segmentation, the same module the worker runs) plus the files it fetches at run time
  * from its own origin: onnxruntime-web's wasm runtime, the model and its card. Nothing from a CDN.
  *
  * `npm run build:web [-- --out dist/web]` writes a static folder any web host can serve;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseModelCard } from '#segmenter/card';
 
 /** Repository root (infra/lib/ -> ../..): Docker build context and home of models/. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -20,17 +21,8 @@ export interface ModelVersion {
   source: 'card' | 'fallback';
 }
 
+/** The card's version, read by the one card reader (#segmenter/card); the fallback only when there is no card. */
 export function readModelVersion(fallback: string, cardPath: string = MODEL_CARD_PATH): ModelVersion {
   if (!existsSync(cardPath)) return { version: fallback, source: 'fallback' };
-  let card: unknown;
-  try {
-    card = JSON.parse(readFileSync(cardPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`Expected ${cardPath} to be JSON but could not parse it: ${(err as Error).message}`, { cause: err });
-  }
-  const version = (card as { version?: unknown } | null)?.version;
-  if (typeof version !== 'string' || version.length === 0) {
-    throw new Error(`Expected ${cardPath} to have a non-empty string "version" but received ${JSON.stringify(version)}`);
-  }
-  return { version, source: 'card' };
+  return { version: parseModelCard(readFileSync(cardPath, 'utf8'), cardPath).version, source: 'card' };
 }

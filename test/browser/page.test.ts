@@ -17,11 +17,12 @@ import { INPUT_PREFIX } from '#core/resources';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import { SourceReads, startStackWebServer, startWebServer, type WebServer } from '#local/web-server';
 import { createModelSession, type ModelSession } from '#segment/model-session';
-import { cardPathFor, loadModelCard, type ModelCard } from '#segment/model-card';
-import { launchBrowser, Screenshots, type BrowserSession } from '#test/browser';
-import { photoPath } from '#test/images';
+import type { ModelCard } from '#segmenter/card';
+import { cardPathFor, loadModelCard } from '#segment/model-card';
+import { launchBrowser, Screenshots, type BrowserSession } from '#harness/browser';
+import { photoPath } from '#harness/images';
 import { buildWebBundle, contentTypeOf, writeWebBundle } from '#web/build';
-import { compareMasks, compareProbabilities, segmentInNode } from '#test/mask-parity';
+import { compareMasks, compareProbabilities, segmentInNode } from '#harness/mask-parity';
 
 const SHOTS = join(import.meta.dirname, '../../test-output/browser');
 const shots = new Screenshots(SHOTS);
@@ -32,7 +33,8 @@ interface PagePhoto {
   key?: string;
   error?: { code: string; message: string };
   plan?: { width: number; height: number };
-  mask?: number[];
+  /** The model's 8-bit map at its input size. */
+  map?: number[];
   probabilities?: number[];
   /** The finished mask at the photo's size. */
   full?: number[];
@@ -51,7 +53,7 @@ async function pagePhoto(page: Page, i: number, timeout = 60_000): Promise<PageP
       status: PagePhoto['status'];
       key?: string;
       error?: PagePhoto['error'];
-      result?: { plan: { width: number; height: number }; mask: Uint8Array; probabilities: Float32Array };
+      result?: { plan: { width: number; height: number }; map: Uint8Array; probabilities: Float32Array };
       full?: Uint8Array;
       subject?: string;
     };
@@ -61,7 +63,7 @@ async function pagePhoto(page: Page, i: number, timeout = 60_000): Promise<PageP
       status: p.status,
       ...(p.key ? { key: p.key } : {}),
       ...(p.error ? { error: p.error } : {}),
-      ...(p.result ? { plan: p.result.plan, mask: Array.from(p.result.mask), probabilities: Array.from(p.result.probabilities) } : {}),
+      ...(p.result ? { plan: p.result.plan, map: Array.from(p.result.map), probabilities: Array.from(p.result.probabilities) } : {}),
       ...(p.full ? { full: Array.from(p.full), subject: p.subject } : {}),
     };
   }, i);
@@ -129,9 +131,9 @@ describe('the page in Chromium', () => {
 
     const node = await segmentInNode(await readFile(file), card, nodeSession);
     expect(inPage.plan).toEqual({ ...node.plan });
-    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.mask!, node.mask]);
+    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.map!, node.map]);
     // The finished masks at the photo's size: the page's canvas upsampling + haze curve vs the worker's libvips.
-    const finished = compareMasks(inPage.full!, node.full);
+    const finished = compareMasks(inPage.full!, node.mask);
     await writeFile(join(SHOTS, 'parity.json'), `${JSON.stringify({ photo: file, plan: node.plan, ...parity, finished }, null, 2)}\n`);
     console.log(
       `browser vs onnxruntime-node on ${file}: IoU ${parity.iou.toFixed(5)}, max |Δp| ${parity.maxAbsDiff.toExponential(3)}, ` +
@@ -220,7 +222,7 @@ describe('the page in Chromium', () => {
 
   it('lists photos uploaded from the command line while the page is open', async () => {
     const { page } = browser;
-    const { main } = await import('../../functions/cli/main.ts');
+    const { main } = await import('#cli/main');
     const files = [photoPath(1), photoPath(2)];
     expect(await main(['upload', ...files, '--endpoint', stack.endpoint, '--quiet'])).toBe(0);
     for (const f of files) await jobRow(page, `${INPUT_PREFIX}${f.split('/').pop()}`, ['succeeded']);
@@ -248,7 +250,7 @@ describe('the page in Chromium', () => {
     const pasted = await pagePhoto(page, 4);
     expect([dropped.name, dropped.status, pasted.name, pasted.status]).toEqual(['dropped.jpg', 'done', 'pasted.jpg', 'done']);
     expect(dropped.key ?? pasted.key).toBeUndefined();
-    expect(dropped.mask).toEqual(pasted.mask); // the same photo, the same mask
+    expect(dropped.map).toEqual(pasted.map); // the same photo, the same mask
     await page.waitForTimeout(1500); // two job-list polls
     expect(await page.locator('#jobs tr[data-key="incoming/dropped.jpg"], #jobs tr[data-key="incoming/pasted.jpg"]').count()).toBe(0);
     await shots.take(page, 'dropped-and-pasted-local-only');
@@ -386,7 +388,7 @@ describe('the page on WebGPU (SwiftShader: a WebGPU adapter without a GPU)', () 
     await shots.take(page, 'webgpu-cut-out');
     expect(inPage.status).toBe('done');
     const node = await segmentInNode(await readFile(file), card, nodeSession);
-    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.mask!, node.mask]);
+    const parity = compareProbabilities(inPage.probabilities!, node.probabilities, card.threshold, [inPage.map!, node.map]);
     await writeFile(join(SHOTS, 'parity-webgpu.json'), `${JSON.stringify({ photo: file, plan: node.plan, ...parity }, null, 2)}\n`);
     console.log(`WebGPU (SwiftShader) vs onnxruntime-node: IoU ${parity.iou.toFixed(5)}, max |Δp| ${parity.maxAbsDiff.toExponential(3)}, max mask Δ ${parity.maxMaskLevels}/255`);
     expect(parity.iou).toBeGreaterThanOrEqual(0.99);

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { main } from '../../functions/cli/main.ts';
+import { main } from '#cli/main';
 
 /** Runs `greenscreen <argv>` in-process: its exit status and what it wrote to stdout and stderr. */
 export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

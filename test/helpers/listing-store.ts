@@ -5,7 +5,7 @@
  * test/integration/reprocess.test.ts.
  */
 import type { ListOptions, ListPage, ObjectHead } from '#core/ports';
-import { InMemoryObjectStore } from './fakes.ts';
+import { InMemoryObjectStore } from '#test/fakes';
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 

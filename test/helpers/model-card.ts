@@ -1,4 +1,4 @@
-import type { ModelCard } from '#segment/model-card';
+import type { ModelCard } from '#segmenter/card';
 
 /**
  * A model card for tests whose model session is a fake: 64 px long side, identity normalisation,

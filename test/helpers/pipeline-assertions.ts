@@ -1,7 +1,7 @@
 /** vitest assertions over a pipeline audit (kept apart from pipeline.ts, which the benchmarks import too). */
 import { expect } from 'vitest';
 import type { LocalStack } from '#local/stack';
-import { auditRun, type Audit } from './pipeline.ts';
+import { auditRun, type Audit } from '#harness/pipeline';
 
 /**
  * The promise of a clean run, asserted in full: every key ended, none twice, no broken outputs,

@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultKeys } from '#core/results';
 import type { JobResult } from '#core/types';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { outputNames } from '../../functions/cli/files.ts';
-import { runOnce } from '../../functions/cli/run.ts';
-import { startHttpRecorder, type HttpRecorder } from '#test/http-recorder';
-import { badInputs, readPhoto, uprightReference, type BadInput, type RawImage } from '#test/images';
-import { auditRun, deliveriesByKey, uploadAll, waitForWebhooks, webhookData, type Audit } from '#test/pipeline';
+import { outputNames } from '#cli/files';
+import { runOnce } from '#cli/run';
+import { startHttpRecorder, type HttpRecorder } from '#harness/http-recorder';
+import { badInputs, readPhoto, uprightReference, type BadInput, type RawImage } from '#harness/images';
+import { auditRun, deliveriesByKey, uploadAll, waitForWebhooks, webhookData, type Audit } from '#harness/pipeline';
 
 /** Good photos under key names that break naive encoding or path handling. */
 const ODD_KEYS = [

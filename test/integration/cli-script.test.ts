@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, distinctPhotos, freePort, REPO, startDev, type DevProcess } from '#test/dev-process';
+import { CLI, distinctPhotos, freePort, REPO, startDev, type DevProcess } from '#harness/dev-process';
 
 let work: string;
 let good: string;

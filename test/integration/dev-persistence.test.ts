@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { startWebhookReceiver, type WebhookReceiver } from '#local/webhook-receiver';
-import { stackStatus, type StackStatus } from '../../functions/cli/stack-client.ts';
-import { CLI, distinctPhotos, freePort, listening, REPO, startDev, type DevProcess } from '#test/dev-process';
+import { stackStatus, type StackStatus } from '#cli/stack-client';
+import { CLI, distinctPhotos, freePort, listening, REPO, startDev, type DevProcess } from '#harness/dev-process';
 
 const BUCKET = 'greenscreen-uploads';
 const SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, REPO, startDev, type DevProcess } from '#test/dev-process';
+import { CLI, freePort, REPO, startDev, type DevProcess } from '#harness/dev-process';
 
 let dataDir: string;
 let port: number;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '#core/processes';
-import { distinctPhotos, freePort, listening, REPO } from '#test/dev-process';
+import { distinctPhotos, freePort, listening, REPO } from '#harness/dev-process';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -14,10 +14,10 @@ import type { SegmentJob } from '#core/types';
 import { startEmulator, type Emulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#test/faults';
-import { readPhoto } from '#test/images';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore } from '#harness/faults';
+import { readPhoto } from '#harness/images';
 import { captureLogs, type CapturedLogs } from '#test/logs';
-import { auditRun, uploadAll, waitForWebhooks, waitUntil } from '#test/pipeline';
+import { auditRun, uploadAll, waitForWebhooks, waitUntil } from '#harness/pipeline';
 
 const VISIBILITY_SECONDS = 5;
 const OUTAGE_MS = 4000;

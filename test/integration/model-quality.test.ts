@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseSetArg, runEval, type EvalReport } from '../../functions/cli/eval.ts';
+import { parseSetArg } from '#evaluation/labelled-sets';
+import { runEval, type EvalReport } from '#cli/eval';
 
 const DATA = join(import.meta.dirname, '../../../shared/data');
 const PHOTOS = 8;

@@ -8,8 +8,8 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import type { SqsLambdaHandler } from '#local/sqs-event-source';
-import { readPhoto } from '#test/images';
-import { auditRun, uploadAll, waitForWebhooks, waitUntil } from '#test/pipeline';
+import { readPhoto } from '#harness/images';
+import { auditRun, uploadAll, waitForWebhooks, waitUntil } from '#harness/pipeline';
 
 const PHOTOS = 6;
 const CRASHES = 2;

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO } from '#test/dev-process';
-import { writeOddCorpus } from '#test/odd-corpus';
+import { CLI, REPO } from '#harness/dev-process';
+import { writeOddCorpus } from '#harness/odd-corpus';
 import { startWebhookReceiver } from '#local/webhook-receiver';
 
 const RUNS = 3;

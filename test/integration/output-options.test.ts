@@ -236,7 +236,7 @@ describe('output options through the local stack', () => {
   }, 180_000);
 
   it('returns the documented outcome for a photo with nobody in it: succeeded, subject "none", an empty mask, nothing of the photo', async () => {
-    // A person-free street photo on which the model finds no confident region (functions/segment/subject.ts).
+    // A person-free street photo on which the model finds no confident region (functions/segmenter/subject.ts).
     const empty = await readFile(join(BACKGROUND, 'IMG_20250319_023047_925.jpg'));
     await put('incoming/nobody/plain.jpg', empty);
     await put('incoming/nobody/green.jpg', empty, { 'greenscreen-format': 'jpeg', 'greenscreen-background': '#00ff00', 'greenscreen-crop': '10%' });

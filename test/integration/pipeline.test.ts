@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '#core/types';
 import { startLocalStack, type LocalStack } from '#local/stack';
 import type { ReceivedDelivery } from '#local/webhook-receiver';
-import { scoreMask } from '../../functions/cli/metrics.ts';
+import { scoreMask } from '#evaluation/metrics';
 import { s3EventRecord } from '#local/s3-event-source';
 
 const CCP = join(import.meta.dirname, '../../../shared/data/ccp');

@@ -22,8 +22,7 @@ import { provisionResources, type ProvisionedResources } from '#local/provision'
 import { FileCheckpointStore, type CheckpointState, type CheckpointStore, type RunIdentity } from '#reprocess/checkpoint';
 import { mapConcurrent } from '#reprocess/concurrency';
 import { reprocessPrefix, type ReprocessDeps, type ReprocessOptions } from '#reprocess/reprocess';
-import { InferenceBatcher } from '#segment/inference';
-import type { ModelCard } from '#segment/model-card';
+import type { ModelCard } from '#segmenter/card';
 import { processJob } from '#segment/process-job';
 import { InMemoryJobQueue } from '#test/queues';
 
@@ -249,8 +248,7 @@ describe('stale filtering (results committed by the worker code)', () => {
     const deps = {
       store,
       events: new InMemoryJobQueue<JobEvent>(false),
-      batcher: undefined as unknown as InferenceBatcher,
-      card,
+      segmenter: { card, segment: () => Promise.reject(new Error('Expected no photo to reach the model in a recorded failure')) },
       clock: systemClock,
       bucket: res.bucket,
       maxBytes: 1_000_000,

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobList } from '#web/api';
-import { runOnce } from '../../functions/cli/run.ts';
-import { photoPath } from '#test/images';
+import { runOnce } from '#cli/run';
+import { photoPath } from '#harness/images';
 
 describe('greenscreen run --web-port', () => {
   it("serves the page while the run lasts, its job list following the run's photos to their ends", async () => {

@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { readPhoto } from '#test/images';
+import { readPhoto } from '#harness/images';
 import { captureLogs, type CapturedLogs } from '#test/logs';
-import { startStackWithFaults, uploadAll, waitForWebhooks, type FaultPlan, type FaultyStack } from '#test/pipeline';
+import { startStackWithFaults, uploadAll, waitForWebhooks, type FaultPlan, type FaultyStack } from '#harness/pipeline';
 import { expectAllSucceededOnce } from '#test/pipeline-assertions';
 
 const PHOTOS = 6;

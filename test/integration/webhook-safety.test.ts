@@ -9,10 +9,10 @@ import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { startHttpRecorder, type HttpRecorder } from '#test/http-recorder';
-import { readPhoto } from '#test/images';
+import { startHttpRecorder, type HttpRecorder } from '#harness/http-recorder';
+import { readPhoto } from '#harness/images';
 import { captureLogs, type CapturedLogs } from '#test/logs';
-import { deliveriesByKey, uploadAll, waitForWebhooks, waitUntil } from '#test/pipeline';
+import { deliveriesByKey, uploadAll, waitForWebhooks, waitUntil } from '#harness/pipeline';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 /** Where a webhook must never go, however the URL is spelled. */

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '#local/stack';
-import { spawnWorker, type ChildWorker } from '#test/child-worker';
-import { readPhoto } from '#test/images';
-import { uploadAll, waitForWebhooks } from '#test/pipeline';
+import { spawnWorker, type ChildWorker } from '#harness/child-worker';
+import { readPhoto } from '#harness/images';
+import { uploadAll, waitForWebhooks } from '#harness/pipeline';
 import { expectAllSucceededOnce } from '#test/pipeline-assertions';
 
 const VISIBILITY_SECONDS = 5;

@@ -1,5 +1,6 @@
 /** The page's client of the dev server's API; the static page (no server) finds none and hides the pipeline view. */
-import type { ApiInfo, DeliveryList, JobList } from '../api.ts';
+import type { OutputFormat } from '#core/output-formats';
+import type { ApiInfo, DeliveryList, JobList } from '#web/api';
 
 async function json<T>(res: Response): Promise<T> {
   if (!res.ok) {
@@ -29,12 +30,12 @@ export class PipelineApi {
     return json(await fetch(url, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } }));
   }
 
-  /** The cut-out (a PNG) as AVIF, written by the pipeline's encoder: browsers cannot write AVIF from a canvas. */
-  async encodeAvif(png: Blob): Promise<Blob> {
-    const res = await fetch(new URL('api/encode?format=avif', this.base), { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+  /** An image (a PNG) in an output format a canvas cannot write (AVIF), written by the pipeline's encoder. */
+  async encode(png: Blob, format: OutputFormat): Promise<Blob> {
+    const res = await fetch(new URL(`api/encode?format=${format}`, this.base), { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
     if (!res.ok) {
       const body = (await res.json().catch(() => ({}))) as { error?: string };
-      throw new Error(body.error ?? `Expected the server to encode AVIF but it said ${res.status} ${res.statusText}`);
+      throw new Error(body.error ?? `Expected the server to encode ${format} but it said ${res.status} ${res.statusText}`);
     }
     return res.blob();
   }

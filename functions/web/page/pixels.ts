@@ -2,11 +2,12 @@
  * The page's image work, on canvases: decode a file to upright sRGB pixels (the browser's decoders,
  * EXIF orientation applied), and turn a model-size mask into the finished full-size mask (the
  * worker's upsampling and haze curve) and the cut-out.
- * Resizing for the model is not here: that is #core/segmentation's, as in the worker.
+ * Resizing for the model is not here: that is #segmenter/segmentation's, as in the worker.
  */
 import { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_UPLOAD_BYTES } from '#core/limits';
-import { applyHazeCurve, type HazeCurve } from '#core/mask-curve';
-import type { InputPlan, Pixels } from '#core/segmentation';
+import { applyHazeCurve, type HazeCurve } from '#segmenter/mask-curve';
+import type { InputPlan, Pixels } from '#segmenter/segmentation';
+import type { CanvasType } from './download-list.ts';
 
 export interface Limits {
   maxBytes: number;
@@ -95,7 +96,7 @@ function maskCanvas(mask: Uint8Array, plan: InputPlan, as: 'grey' | 'alpha'): Of
 
 /**
  * The mask at the photo's size, finished as the worker finishes it: bilinear upsampling, then the
- * haze curve (#core/mask-curve, the worker's setting). One byte per pixel.
+ * haze curve (#segmenter/mask-curve, the worker's setting). One byte per pixel.
  */
 export function finishMask(mask: Uint8Array, plan: InputPlan, width: number, height: number, curve: HazeCurve | undefined): Uint8Array {
   const { ctx } = canvas2d(width, height);
@@ -173,8 +174,6 @@ export function composite(cutout: HTMLCanvasElement, background: Background): HT
   return out;
 }
 
-/** The types a canvas writes in every current browser (not AVIF: the dev server encodes that). */
-export type CanvasType = 'image/png' | 'image/webp' | 'image/jpeg';
 
 export function toBlob(canvas: HTMLCanvasElement, type: CanvasType, quality = 0.92): Promise<Blob> {
   return new Promise((resolve, reject) =>

@@ -1,35 +1,29 @@
 /**
- * The shipped model in the page: onnxruntime-web talks to the runtime, #core/segmentation does the
- * pre- and post-processing (the very module the worker runs). WebGPU where the browser has an
+ * The shipped model in the page: onnxruntime-web talks to the runtime; #segmenter/segmenter's one
+ * composition (pre-process, model, the subject rule, upsampling and the haze curve: the very path the
+ * worker runs) does the rest, with a canvas to upsample (pixels.ts). WebGPU where the browser has an
  * adapter, WASM (SIMD, threads when the page is cross-origin isolated) otherwise; the runtime, the
  * model and its card come from this page's own origin.
  */
 import type * as Ort from 'onnxruntime-web';
-import { segmentPixels, type InputPlan, type Pixels, type SegmenterCard } from '#core/segmentation';
-
-export interface PageCard extends SegmenterCard {
-  name: string;
-  version: string;
-  file: string;
-  sha256: string;
-  bytes?: number;
-}
+import { parseModelCard, type ModelCard } from '#segmenter/card';
+import type { Pixels } from '#segmenter/segmentation';
+import { composeSegmenter, inferUnbatched, type Segmentation as Composed } from '#segmenter/segmenter';
+import { finishMask } from './pixels.ts';
 
 export type Backend = 'webgpu' | 'wasm';
 
-export interface Segmentation {
-  plan: InputPlan;
-  /** Probability x 255 at the model's size (plan.width x plan.height). */
-  mask: Uint8Array;
+/** The composed segmentation, plus what the page's hook shows (its test and benchmark read them). */
+export interface Segmentation extends Composed {
   /** The model's own float probabilities, cropped to the plan (for comparisons). */
   probabilities: Float32Array;
-  /** Pre-process + model + post-process. */
+  /** Pre-process + model + post-process (to the finished full-size mask). */
   ms: number;
   modelMs: number;
 }
 
 export interface PageSegmenter {
-  card: PageCard;
+  card: ModelCard;
   backend: Backend;
   threads: number;
   segment(pixels: Pixels): Promise<Segmentation>;
@@ -68,7 +62,14 @@ async function hasWebGpu(): Promise<boolean> {
  * backend, and creates the session. `prefer: 'wasm'` skips the WebGPU probe.
  */
 export async function loadSegmenter(base: URL, options: { prefer?: Backend } = {}): Promise<PageSegmenter> {
-  const card = (await (await fetchOk(new URL('model/card.json', base), 'the model card')).json()) as PageCard;
+  const cardUrl = new URL('model/card.json', base);
+  let card: ModelCard;
+  try {
+    card = parseModelCard(await (await fetchOk(cardUrl, 'the model card')).text(), cardUrl.pathname);
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError((err as Error).message, { cause: err });
+  }
   const weights = await (await fetchOk(new URL(`model/${card.file}`, base), `the model weights (${card.file})`)).arrayBuffer();
   const digest = hex(await crypto.subtle.digest('SHA-256', weights));
   if (digest !== card.sha256) {
@@ -113,26 +114,20 @@ export async function loadSegmenter(base: URL, options: { prefer?: Backend } = {
     return values;
   };
 
+  const composed = composeSegmenter(card, {
+    infer: inferUnbatched(card, run, { keepProbabilities: true }),
+    upsample: async (map, plan, photo, post) => finishMask(map, plan, photo.width, photo.height, post.haze),
+    empty: (width, height) => new Uint8Array(width * height),
+  });
+
   return {
     card,
     backend,
     threads,
     async segment(pixels) {
       const t0 = performance.now();
-      let raw: { out: Float32Array; dims: readonly number[] } | undefined;
-      let modelMs = 0;
-      const { plan, mask } = await segmentPixels(pixels, card, async (data, dims) => {
-        const m0 = performance.now();
-        const out = await run(data, dims);
-        modelMs = performance.now() - m0;
-        raw = { out, dims };
-        return out;
-      });
-      const ms = performance.now() - t0;
-      const W = raw!.dims[3]!;
-      const probabilities = new Float32Array(plan.width * plan.height);
-      for (let y = 0; y < plan.height; y++) probabilities.set(raw!.out.subarray(y * W, y * W + plan.width), y * plan.width);
-      return { plan, mask, probabilities, ms, modelMs };
+      const result = await composed.segment(pixels);
+      return { ...result, probabilities: result.probabilities!, modelMs: result.modelMs!, ms: performance.now() - t0 };
     },
   };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactSheets, sheetGeometry, sheetNames, writeContactSheets, type SheetCell } from '../../../functions/cli/contact-sheet.ts';
+import { contactSheets, sheetGeometry, sheetNames, writeContactSheets, type SheetCell } from '#cli/contact-sheet';
 
 let dir: string;
 let photo: Buffer;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, listPairs, parseSetArg, reportJson, runEval, setScores } from '../../../functions/cli/eval.ts';
+import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
+import { formatReport, reportJson, runEval, setScores } from '#cli/eval';
 
 const W = 48, H = 64;
 let root: string;
@@ -83,6 +84,10 @@ describe('runEval (the shipped model, several sets at once)', () => {
     // Every pixel of 'unknown' is ignored: nothing to get wrong, whatever the model says.
     expect(r.sets['unknown/val']).toMatchObject({ n: 2, datasetIoU: 1, meanIoU: 1, mae: 0, boundaryF: 1 });
     expect(r.n).toBe(4);
+    // Scored as served: a photo the subject rule finds nobody in is an empty mask (IoU 0 against the half-person truth).
+    const mixed = r.sets['mixed/val']!;
+    expect(mixed.noSubject).toBe(mixed.perImage.filter((p) => p.subject === 'none').length);
+    for (const p of mixed.perImage.filter((i) => i.subject === 'none')) expect(p.iou).toBe(0);
     expect(r.summary.minDatasetIoU).toBe(Math.min(r.sets['mixed/val']!.datasetIoU, 1));
     expect(r.summary.meanDatasetIoU).toBeCloseTo((r.sets['mixed/val']!.datasetIoU + 1) / 2, 12);
     expect(existsSync(join(out, 'mixed-val-worst.jpg')) && existsSync(join(out, 'unknown-val-worst.jpg'))).toBe(true);
@@ -90,7 +95,7 @@ describe('runEval (the shipped model, several sets at once)', () => {
 
     const json = reportJson(r);
     expect(Object.keys(json.sets as object)).toEqual(['mixed/val', 'unknown/val']);
-    expect(Object.keys((json.sets as Record<string, object>)['unknown/val']!)).toEqual(['datasetIoU', 'meanIoU', 'boundaryF', 'mae', 'n', 'msPerImage']);
+    expect(Object.keys((json.sets as Record<string, object>)['unknown/val']!)).toEqual(['datasetIoU', 'meanIoU', 'boundaryF', 'mae', 'n', 'noSubject', 'msPerImage']);
     expect(json).not.toHaveProperty('datasetIoU'); // only one set repeats its figures at the top
     expect(formatReport(r)).toMatch(/unknown\/val\s+2\s+1\.0000\s+1\.0000\s+1\.0000\s+0\.0000/);
   }, 60_000);

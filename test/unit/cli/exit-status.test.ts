@@ -3,9 +3,9 @@
  * every --help, and the run's summary naming how many photos failed and why.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COMMANDS } from '../../../functions/cli/main.ts';
-import { EXIT, photosExit, signalExit } from '../../../functions/cli/exit-codes.ts';
-import { formatRunSummary, type RunSummary } from '../../../functions/cli/run.ts';
+import { COMMANDS } from '#cli/main';
+import { EXIT, photosExit, signalExit } from '#cli/exit-codes';
+import { formatRunSummary, type RunSummary } from '#cli/run';
 import { cli } from '#test/cli';
 
 afterEach(() => vi.restoreAllMocks());

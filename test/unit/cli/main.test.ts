@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PipelineError, StorageError } from '#core/errors';
-import { commandHelp } from '../../../functions/cli/args.ts';
-import { describeError } from '../../../functions/cli/errors.ts';
-import { COMMANDS } from '../../../functions/cli/main.ts';
+import { commandHelp } from '#cli/args';
+import { describeError } from '#cli/errors';
+import { COMMANDS } from '#cli/main';
 import { cli } from '#test/cli';
 
 /** A port nothing listens on. */

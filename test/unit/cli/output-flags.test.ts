@@ -1,6 +1,6 @@
 /** `greenscreen run`'s output flags: checked before anything starts, with the option's own words. */
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../functions/cli/main.ts';
+import { main } from '#cli/main';
 
 async function cli(...argv: string[]): Promise<{ code: number; err: string }> {
   let err = '';

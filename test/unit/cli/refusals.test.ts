@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ensureOutDir, MAX_MISSING_LEVELS } from '../../../functions/cli/files.ts';
+import { ensureOutDir, MAX_MISSING_LEVELS } from '#cli/files';
 import { cli } from '#test/cli';
 
 /** Settles within ms, or says it hung (the old recursive mkdir never settled on /proc/nope). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commandHelp } from '../../../functions/cli/args.ts';
-import { REPROCESS_COMMAND } from '../../../functions/cli/reprocess.ts';
+import { commandHelp } from '#cli/args';
+import { REPROCESS_COMMAND } from '#cli/reprocess';
 import { cli } from '#test/cli';
 
 describe('greenscreen reprocess (arguments)', () => {

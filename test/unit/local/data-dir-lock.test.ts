@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockDataDir } from '#local/data-dir-lock';
-import { REPO } from '#test/dev-process';
+import { REPO } from '#harness/dev-process';
 
 const scratch: string[] = [];
 let dir: string;

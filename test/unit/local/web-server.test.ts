@@ -3,7 +3,10 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryList, safeUploadName, SourceReads, startWebServer, type PipelineOptions, type WebServer } from '#local/web-server';
 import type { WebBundle } from '#web/build';
-import { FORMAT_FILES } from '#core/output-options';
+import { FORMAT_FILES, OUTPUT_FORMATS } from '#core/output-formats';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
+import type { JobResult } from '#core/messages';
+import { jobResult } from '#test/events';
 import { InMemoryObjectStore } from '#test/fakes';
 
 const BUCKET = 'b';
@@ -33,8 +36,9 @@ function request(url: string, options: { method?: string; host?: string; body?: 
   });
 }
 
-async function result(store: InMemoryObjectStore, key: string, sourceEtag: string, fields: Record<string, unknown>) {
-  await store.put(BUCKET, `results/${key}/result.json`, JSON.stringify({ jobId: 'j', source: { key, etag: sourceEtag }, ...fields }), { contentType: 'application/json' });
+/** A committed result (core's schema and commit: #core/adapters/object-result-store) for `key` at `sourceEtag`. */
+async function result(store: InMemoryObjectStore, key: string, sourceEtag: string, fields: Partial<JobResult>) {
+  await new ObjectResultStore(store, BUCKET).commit(jobResult({ jobId: 'j', source: { bucket: BUCKET, key, etag: sourceEtag, size: 1 }, ...fields }));
 }
 
 describe('web server', () => {
@@ -63,9 +67,11 @@ describe('web server', () => {
     await put('incoming/c.jpg', 'c');
     await put('incoming/d.jpg', 'd');
     await put('incoming/e.jpg', 'e-new');
-    await result(store, 'incoming/a.jpg', a, { status: 'succeeded', outputs: { mask: 'results/incoming/a.jpg/j/mask.png', cutout: 'results/incoming/a.jpg/j/cutout.png' }, width: 4, height: 3, timingsMs: { total: 12.4 } });
+    await result(store, 'incoming/a.jpg', a, { status: 'succeeded', width: 4, height: 3, timingsMs: { total: 12.4 } });
     await result(store, 'incoming/b.jpg', b, { status: 'failed', error: { code: 'INVALID_IMAGE', message: 'Expected a valid JPEG' } });
-    await result(store, 'incoming/e.jpg', 'etag-of-the-old-version', { status: 'succeeded', outputs: { mask: 'm.png' } });
+    await result(store, 'incoming/e.jpg', 'etag-of-the-old-version', { status: 'succeeded' });
+    await result(store, 'incoming/gone.jpg', 'etag-of-a-deleted-upload', { status: 'succeeded' });
+    await store.put(BUCKET, 'results/incoming/f.jpg/result.json', '{"status": "succeeded"}', { contentType: 'application/json' }); // not a result
     const reads = new SourceReads();
     await reads.wrap(store).get(BUCKET, 'incoming/c.jpg'); // the worker started on c
     server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), reads, model: 'm@1', maxUploadBytes: 100, maxInputPixels: 100 } });
@@ -79,7 +85,10 @@ describe('web server', () => {
     expect(byKey['incoming/d.jpg']!.status).toBe('queued');
     expect(byKey['incoming/e.jpg']).toEqual(expect.objectContaining({ status: 'queued' })); // its result is for an older upload
     expect(byKey['incoming/e.jpg']!.mask).toBeUndefined();
-    expect(list.counts).toEqual({ queued: 2, running: 1, succeeded: 1, failed: 1 });
+    expect(byKey['incoming/gone.jpg']!.status).toBe('succeeded'); // its upload was deleted after processing
+    expect(byKey['incoming/f.jpg']).toMatchObject({ status: 'failed', error: { code: 'UNREADABLE' } });
+    expect((byKey['incoming/f.jpg']!.error as { message: string }).message).toMatch(/^Expected a result\.json but could not read it: /);
+    expect(list.counts).toEqual({ queued: 2, running: 1, succeeded: 2, failed: 2 });
   });
 
   it('uploads under incoming/ with a safe name, and refuses a photo over the limit with a sentence', async () => {
@@ -116,17 +125,22 @@ describe('web server', () => {
     expect([ok.status, ok.body, ok.headers['content-type']]).toEqual([200, 'image bytes', contentType]);
   });
 
-  it("encodes the page's cut-out as AVIF with the pipeline's encoder (browsers cannot write AVIF)", async () => {
+  it.each(OUTPUT_FORMATS)("encodes the page's cut-out as %s with the pipeline's encoder (every format downloads from the page)", async (format) => {
     const store = new InMemoryObjectStore();
     server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 10_000 } });
     const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 200, g: 20, b: 20, alpha: 0.5 } } }).png().toBuffer();
-    const res = await fetch(`${server.url}api/encode?format=avif`, { method: 'POST', body: png });
-    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/avif']);
+    const res = await fetch(`${server.url}api/encode?format=${format}`, { method: 'POST', body: png });
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, FORMAT_FILES[format].contentType]);
     const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
-    expect(meta).toMatchObject({ format: 'heif', compression: 'av1', width: 40, height: 30, hasAlpha: true });
+    expect(meta).toMatchObject({ format: format === 'avif' ? 'heif' : format, width: 40, height: 30, hasAlpha: FORMAT_FILES[format].alpha });
+  });
 
+  it('refuses to encode a format no job writes, a body that is no image, and one over the pixel limit', async () => {
+    const store = new InMemoryObjectStore();
+    server = await startWebServer({ bundle, pipeline: { store, bucket: BUCKET, endpoint: 'http://x', receiver: receiver(), model: 'm@1', maxUploadBytes: 100, maxInputPixels: 10_000 } });
+    const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: '#000' } }).png().toBuffer();
     const gif = await request(`${server.url}api/encode?format=gif`, { method: 'POST', body: png });
-    expect([gif.status, JSON.parse(gif.body).error]).toEqual([400, 'Expected format=avif (the page writes PNG, WebP and JPEG itself) but received "gif"']);
+    expect([gif.status, JSON.parse(gif.body).error]).toEqual([400, 'Expected format= one of png, webp, avif, jpeg but received "gif"']);
     const junk = await request(`${server.url}api/encode?format=avif`, { method: 'POST', body: Buffer.from('not a png') });
     expect(junk.status).toBe(400);
     expect(JSON.parse(junk.body).error).toMatch(/^Expected a PNG image of at most 10000 pixels to encode as AVIF but sharp refused it: /);

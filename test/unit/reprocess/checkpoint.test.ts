@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireLock, FileCheckpointStore, identityHash, ReadOnlyCheckpointStore, type RunIdentity } from '#reprocess/checkpoint';
+import { acquireLock, FileCheckpointStore, identityHash, ReadOnlyCheckpointStore, type CheckpointStore, type RunIdentity } from '#reprocess/checkpoint';
 
 const identity: RunIdentity = {
   endpoint: 'http://127.0.0.1:4566',
@@ -61,7 +61,7 @@ describe('FileCheckpointStore', () => {
   it('a read-only view (dry runs) reads and never writes', async () => {
     const inner = new FileCheckpointStore(await tmp(), identity);
     await inner.save(state);
-    const ro = new ReadOnlyCheckpointStore(inner);
+    const ro: CheckpointStore = new ReadOnlyCheckpointStore(inner); // used as the use case uses it
     await ro.save({ ...state, lastKey: 'zzz' });
     await ro.clear();
     expect((await ro.load())?.lastKey).toBe(state.lastKey);

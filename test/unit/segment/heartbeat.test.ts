@@ -14,7 +14,7 @@ import { createLogger } from '#core/logger';
 import type { Clock, MessageQueue, ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
 import { checkHeartbeat, FileHeartbeat, HEARTBEAT_MAX_AGE_SECONDS, type Heartbeat } from '#segment/heartbeat';
-import { InferenceBatcher } from '#segment/inference';
+import { segmenterOnSession } from '#segment/inference';
 import { TEST_CARD } from '#test/model-card';
 import type { ModelSession } from '#segment/model-session';
 import { SegmentWorker } from '#segment/worker';
@@ -137,7 +137,7 @@ describe('SegmentWorker heartbeat', () => {
     const heartbeat: Heartbeat = { beat: () => void beats++ };
     const worker = new SegmentWorker(
       jobs,
-      { store, events: noEvents, batcher: new InferenceBatcher(session, CARD, 4), card: CARD, clock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { store, events: noEvents, segmenter: segmenterOnSession(session, CARD, { maxBatch: 4 }), clock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
       { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 30, maxReceiveCount: 5, heartbeat, jobStallSeconds: 60 },
       createLogger('test', { silent: true }),
     );

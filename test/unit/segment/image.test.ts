@@ -1,5 +1,5 @@
 /**
- * decodeImage against every awkward input (made on the fly by test/helpers/images.ts): each ends
+ * decodeImage against every awkward input (made on the fly by harness/images.ts): each ends
  * in upright 8-bit sRGB pixels of the right size or in a specific error, and nothing that is not a
  * raster image we support ever reaches a decoder.
  */
@@ -7,8 +7,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineError } from '#core/errors';
 import { decodeImage, sniffFormat, type DecodedImage } from '#segment/image';
-import { startHttpRecorder, type HttpRecorder } from '#test/http-recorder';
-import { badInputs, hostileSvg, orientedJpeg, readPhoto, uprightReference, type BadInput, type RawImage } from '#test/images';
+import { startHttpRecorder, type HttpRecorder } from '#harness/http-recorder';
+import { badInputs, hostileSvg, orientedJpeg, readPhoto, uprightReference, type BadInput, type RawImage } from '#harness/images';
 
 const LIMITS = { maxPixels: 40_000_000 };
 

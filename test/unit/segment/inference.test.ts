@@ -92,12 +92,13 @@ describe('createSegmenter (the shipped model)', () => {
       // Act
       const out = await segmenter.segment(img);
       const pre = await preprocess(img, segmenter.card);
-      const byHand = await upsampleMask(await segmenter.batcher.infer(pre), pre.plan, img); // the post-process step (edges.ts)
+      const byHand = await upsampleMask(await segmenter.batcher.infer(pre), pre.plan, img); // the upsampling step (mask-upsampling.ts)
 
       // Assert
       expect(out.plan).toEqual({ width: 206, height: 320, paddedWidth: 224, paddedHeight: 320 });
       expect(out.mask.length).toBe(img.width * img.height);
       expect(out.mask.equals(byHand)).toBe(true);
+      expect(out.subject).toBe('person');
       expect(Object.keys(out.timingsMs)).toEqual(['preprocess', 'inference', 'upsample']);
     } finally {
       await segmenter.release();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cropBox, fitSize, subjectBox } from '#segment/outputs';
-import { decideSubject, subjectEvidence } from '#segment/subject';
+import { decideSubject, subjectEvidence } from '#segmenter/subject';
 
 describe('subjectBox / cropBox / fitSize', () => {
   const W = 20;

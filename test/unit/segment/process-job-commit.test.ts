@@ -11,7 +11,7 @@ import type { Clock, PutOptions } from '#core/ports';
 import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { jobIdFor } from '#core/results';
 import { RESULT_METADATA, staleIndexEtag, staleIndexKey } from '#core/results';
-import { InferenceBatcher } from '#segment/inference';
+import { segmenterOnSession } from '#segment/inference';
 import type { ModelSession } from '#segment/model-session';
 import { processJob, type ProcessDeps } from '#segment/process-job';
 import { InMemoryObjectStore } from '#test/fakes';
@@ -70,8 +70,7 @@ async function setup() {
   const deps: ProcessDeps = {
     store,
     events,
-    batcher: new InferenceBatcher(session, card, 4),
-    card,
+    segmenter: segmenterOnSession(session, card, { maxBatch: 4 }),
     clock,
     bucket: BUCKET,
     maxBytes: 1_000_000,

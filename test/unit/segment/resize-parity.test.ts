@@ -1,12 +1,12 @@
 /**
  * Training (models/datasets.py: Pillow decode + Image.BILINEAR resize) vs serving (sharp decode +
- * #core/segmentation): from the same raw bytes to the model's probabilities. The fixture holds what
+ * #segmenter/segmentation): from the same raw bytes to the model's probabilities. The fixture holds what
  * Pillow made of a synthetic photo (models/make_resize_fixture.py).
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { toTensor } from '#core/segmentation';
+import { toTensor } from '#segmenter/segmentation';
 import { decodeImage } from '#segment/image';
 import { assembleBatch, createSegmenter, preprocess } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
@@ -19,7 +19,7 @@ const meta = JSON.parse(await readFile(new URL('meta.json', FIXTURES), 'utf8')) 
 const loaded = await loadModelCard(cardPathFor('tiramisu'));
 const atCardSize = meta.cases.filter((c) => c.longSide === loaded.card.input.longSide);
 
-describe(`training (Pillow ${meta.pillow}) vs serving (sharp + #core/segmentation) pre-processing`, () => {
+describe(`training (Pillow ${meta.pillow}) vs serving (sharp + #segmenter/segmentation) pre-processing`, () => {
   it('has fixtures at the shipped card\'s input size', () => {
     expect(atCardSize.map((c) => c.source)).toEqual(['photo.png', 'photo.jpg', 'small.png']);
   });

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '#core/logger';
 import { systemClock, type MessageQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
-import { InferenceBatcher } from '#segment/inference';
+import { segmenterOnSession } from '#segment/inference';
 import { TEST_CARD } from '#test/model-card';
 import type { ModelSession } from '#segment/model-session';
 import { SegmentWorker } from '#segment/worker';
@@ -88,7 +88,7 @@ describe('SegmentWorker', () => {
     const model = gatedSession();
     const worker = new SegmentWorker(
       jobs,
-      { store, events, batcher: new InferenceBatcher(model.session, CARD, 4), card: CARD, clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { store, events, segmenter: segmenterOnSession(model.session, CARD, { maxBatch: 4 }), clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
       { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 30, maxReceiveCount: 5 },
       createLogger('test', { silent: true }),
     );
@@ -136,7 +136,7 @@ describe('SegmentWorker', () => {
     };
     const worker = new SegmentWorker(
       jobs,
-      { store, events, batcher: new InferenceBatcher(broken, CARD, 4), card: CARD, clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { store, events, segmenter: segmenterOnSession(broken, CARD, { maxBatch: 4 }), clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
       { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 30, maxReceiveCount: 5 },
       createLogger('test', { silent: true }),
     );

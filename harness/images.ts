@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { ErrorCode } from '#core/errors';
 
 /** ../shared/data/ccp relative to the repository root (present in CI too). */
-export const CCP_DIR = join(import.meta.dirname, '../../../shared/data/ccp');
+export const CCP_DIR = join(import.meta.dirname, '../../shared/data/ccp');
 export const CCP_IMAGES = join(CCP_DIR, 'images');
 
 let photoList: string[] | undefined;

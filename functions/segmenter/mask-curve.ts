@@ -1,6 +1,6 @@
 /**
  * The mask's finishing curve, pure (no sharp, no node:): the worker applies it after upsampling
- * (functions/segment/edges.ts, in libvips) and the page applies the same curve and setting to its
+ * (functions/segment/mask-upsampling.ts, in libvips) and the page applies the same curve and setting to its
  * upsampled mask (functions/web/page). One setting, one curve, two runtimes.
  *
  * The haze curve: alpha below `lo` is background (0), above `hi` is subject (255), linear between.

@@ -1,7 +1,7 @@
 /** The fault injectors that the fault tests and `bench:faults` rely on: deterministic, bounded, counted. */
 import { describe, expect, it } from 'vitest';
 import { QueueError, StorageError } from '#core/errors';
-import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, seededRandom } from '#test/faults';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, seededRandom } from '#harness/faults';
 import { InMemoryObjectStore } from '#test/fakes';
 import type { MessageQueue } from '#core/ports';
 

@@ -1,7 +1,7 @@
 /**
  * The model's pre- and post-processing, pure: plain arrays in, plain arrays out. No sharp, no
  * onnxruntime, no `node:` module, so the worker (functions/segment/inference.ts), `greenscreen eval`,
- * the benchmarks and a browser page (onnxruntime-web) all run exactly this code.
+ * the benchmarks and a browser page (onnxruntime-web) all run exactly this code, through segmenter.ts.
  *
  * API (sizes in pixels, images row-major, 8-bit, interleaved channels):
  * - `planInput(width, height, card)` -> `InputPlan`: the model's input size for a photo (aspect ratio
@@ -15,9 +15,9 @@
  * - `assembleBatch(items, padValue)` -> `{data, dims}`: one NCHW float32 batch for the session.
  * - `probabilitiesToMask(out, n, H, W, plan)` -> `Uint8Array`: item n of the session's N x 1 x H x W
  *   sigmoid output, cropped to plan.width x plan.height, as bytes (probability x 255, rounded).
- * - `segmentPixels(pixels, card, run)`: all of the above for one image around any runtime's `run`
- *   (onnxruntime-node on its thread, onnxruntime-web in a page); returns the mask at the model's
- *   size. Upsampling it to the photo's size is the caller's (sharp in Node, a canvas in a page).
+ *
+ * The whole sequence around a runtime (the model, the subject rule, upsampling and the haze curve)
+ * is composed once, in segmenter.ts.
  */
 
 /** The part of a model card (models/*.card.json) that pre- and post-processing read. */
@@ -291,16 +291,4 @@ export function probabilitiesToMask(out: Float32Array, n: number, H: number, W: 
     }
   }
   return mask;
-}
-
-/** One image through any runtime: pre-process, run, post-process. The mask is at the model's size (plan). */
-export async function segmentPixels(
-  pixels: Pixels,
-  card: Pick<SegmenterCard, 'input'>,
-  run: RunModel,
-): Promise<{ plan: InputPlan; mask: Uint8Array }> {
-  const pre = preprocess(pixels, card);
-  const { data, dims } = assembleBatch([pre], card.input.padValue);
-  const out = await run(data, dims);
-  return { plan: pre.plan, mask: probabilitiesToMask(out, 0, dims[2], dims[3], pre.plan) };
 }

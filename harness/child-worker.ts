@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { ENV } from '#core/config';
 import type { LocalStack } from '#local/stack';
 
-export const REPO_ROOT = join(import.meta.dirname, '../..');
+export const REPO_ROOT = join(import.meta.dirname, '..');
 
 export interface ChildWorker {
   readonly process: ChildProcess;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyHazeCurve, guidedUpsample, upsampleWithCurve } from '#segment/edges';
+import { applyHazeCurve } from '#segmenter/mask-curve';
+import { guidedUpsample, upsampleWithCurve } from '#segment/mask-upsampling';
 import { maskAtOriginal, upsampleMask } from '#segment/inference';
 
 describe('haze curve', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreMask } from '../../../functions/cli/metrics.ts';
+import { scoreMask } from '#evaluation/metrics';
 
 /** A w x h mask from rows of '#' (255) and '.' (0). */
 const mask = (rows: string[]) => Uint8Array.from(rows.join('').split(''), (c) => (c === '#' ? 255 : 0));

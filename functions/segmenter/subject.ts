@@ -38,6 +38,8 @@ export function subjectEvidence(prob: Uint8Array): SubjectEvidence {
 /** Below this mean confidence of the found region the model has found no person (see above). */
 export const MIN_SUBJECT_CONFIDENCE = 0.77;
 
-export function decideSubject(e: SubjectEvidence): 'person' | 'none' {
+export type Subject = 'person' | 'none';
+
+export function decideSubject(e: SubjectEvidence): Subject {
   return e.area === 0 || e.confidence < MIN_SUBJECT_CONFIDENCE ? 'none' : 'person';
 }

@@ -11,10 +11,7 @@
  */
 import sharp from 'sharp';
 
-import { applyHazeCurve, EDGE_POSTPROCESS, hazeLut as lut, type EdgePostProcess, type EdgeSettings, type HazeCurve } from '#core/mask-curve';
-
-// The curve, its setting and their types live in #core/mask-curve (pure), so the page applies the same.
-export { applyHazeCurve, EDGE_POSTPROCESS, type EdgePostProcess, type EdgeSettings, type HazeCurve };
+import { hazeLut as lut, type EdgeSettings, type HazeCurve } from '#segmenter/mask-curve';
 
 /** Mean over a (2r+1)^2 box, clipped at the borders, via an integral image. */
 function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {

@@ -1,22 +1,18 @@
 /**
- * The Node side of the browser comparisons: a photo through sharp's decoder, #core/segmentation and
- * the worker's onnxruntime-node session, with the raw probabilities kept; and the figures that
- * compare two probability maps. vitest-free (the web benchmark imports it).
+ * The Node side of the browser comparisons: a photo through sharp's decoder and the worker's
+ * segmenter (#segmenter/segmenter's one composition over the onnxruntime-node session, with Node's
+ * upsampling), unbatched so the raw probabilities are kept; and the figures that compare two
+ * probability maps. vitest-free (the web benchmark imports it).
  */
-import { segmentPixels, type InputPlan } from '#core/segmentation';
+import type { ModelCard } from '#segmenter/card';
+import { inferUnbatched, type Segmentation } from '#segmenter/segmenter';
 import { decodeImage } from '#segment/image';
-import { upsampleMask } from '#segment/inference';
-import { decideSubject, subjectEvidence } from '#segment/subject';
-import type { ModelCard } from '#segment/model-card';
+import { composeNodeSegmenter } from '#segment/inference';
 import type { ModelSession } from '#segment/model-session';
 
-export interface NodeSegmentation {
-  plan: InputPlan;
-  mask: Uint8Array;
+export interface NodeSegmentation extends Segmentation<Buffer> {
   /** The model's float probabilities cropped to the plan. */
   probabilities: Float32Array;
-  /** The finished mask at the photo's size, as the worker makes it (subject rule, upsampling, haze curve). */
-  full: Buffer;
   /** decode + pre-process + model + post-process (to the finished full-size mask). */
   ms: number;
   modelMs: number;
@@ -25,21 +21,9 @@ export interface NodeSegmentation {
 export async function segmentInNode(photo: Buffer, card: ModelCard, session: ModelSession): Promise<NodeSegmentation> {
   const t0 = performance.now();
   const img = await decodeImage(photo, { maxPixels: 40_000_000 });
-  let raw: { out: Float32Array; W: number } | undefined;
-  let modelMs = 0;
-  const { plan, mask } = await segmentPixels({ data: img.rgb, width: img.width, height: img.height, channels: 3 }, card, async (data, dims) => {
-    const m0 = performance.now();
-    const out = await session.run(data, dims);
-    modelMs = performance.now() - m0;
-    raw = { out, W: dims[3] };
-    return out;
-  });
-  const full =
-    decideSubject(subjectEvidence(mask)) === 'none' ? Buffer.alloc(img.width * img.height) : await upsampleMask(Buffer.from(mask), plan, img);
-  const ms = performance.now() - t0;
-  const probabilities = new Float32Array(plan.width * plan.height);
-  for (let y = 0; y < plan.height; y++) probabilities.set(raw!.out.subarray(y * raw!.W, y * raw!.W + plan.width), y * plan.width);
-  return { plan, mask, probabilities, full, ms, modelMs };
+  const segmenter = composeNodeSegmenter(card, inferUnbatched(card, (data, dims) => session.run(data, dims), { keepProbabilities: true }));
+  const s = await segmenter.segment({ data: img.rgb, width: img.width, height: img.height, channels: 3 });
+  return { ...s, probabilities: s.probabilities!, modelMs: s.modelMs!, ms: performance.now() - t0 };
 }
 
 export interface Parity {

@@ -8,11 +8,10 @@ import {
   probabilitiesToMask,
   resizeBilinear,
   roundHalfEven,
-  segmentPixels,
   toTensor,
   type Pixels,
   type SegmenterCard,
-} from '#core/segmentation';
+} from '#segmenter/segmentation';
 
 const card: SegmenterCard = {
   input: { name: 'image', longSide: 320, sizeMultiple: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], padValue: 0 },
@@ -35,7 +34,7 @@ async function pixelsOf(file: string): Promise<Pixels> {
 
 describe('the pure module', () => {
   it('imports nothing (a browser page bundles it as it is)', async () => {
-    const source = await readFile(new URL('../../../functions/core/segmentation.ts', import.meta.url), 'utf8');
+    const source = await readFile(new URL('../../../functions/segmenter/segmentation.ts', import.meta.url), 'utf8');
     expect(source.match(/^\s*(import|export .* from)\b.*$/gm) ?? []).toEqual([]);
     expect(source).not.toMatch(/\brequire\(|\bimport\(/);
   });
@@ -154,28 +153,5 @@ describe('assembleBatch / probabilitiesToMask', () => {
     expect(() => probabilitiesToMask(new Float32Array(8), 1, 2, 4, plan)).toThrow(
       'Expected at least 2 probability maps of 4x2 covering 3x2 but received 8 values',
     );
-  });
-});
-
-describe('segmentPixels', () => {
-  it('runs pre-process -> run -> post-process around any runtime', async () => {
-    // Arrange: a "model" that answers the red channel's sign (normalised) as the probability.
-    const seen: number[][] = [];
-    const run = async (input: Float32Array, dims: readonly [number, number, number, number]) => {
-      seen.push([...dims]);
-      const [, , h, w] = dims;
-      return input.slice(0, h * w).map((v) => (v > 0 ? 1 : 0));
-    };
-    const data = new Uint8Array(40 * 20 * 3);
-    for (let y = 0; y < 20; y++) for (let x = 0; x < 40; x++) data[(y * 40 + x) * 3] = x < 20 ? 255 : 0;
-
-    // Act
-    const { plan, mask } = await segmentPixels({ data, width: 40, height: 20, channels: 3 }, card, run);
-
-    // Assert
-    expect(plan).toEqual({ width: 320, height: 160, paddedWidth: 320, paddedHeight: 160 });
-    expect(seen).toEqual([[1, 3, 160, 320]]);
-    expect(mask.length).toBe(320 * 160);
-    expect([mask[0], mask[150], mask[170], mask[319]]).toEqual([255, 255, 0, 0]);
   });
 });

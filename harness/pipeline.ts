@@ -15,7 +15,7 @@ import type { JobEvent, JobResult, SegmentJob } from '#core/types';
 import { startEmulator } from '#local/emulator';
 import { provisionResources } from '#local/provision';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack';
-import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, type FaultPolicy } from './faults.ts';
+import { FaultInjector, FaultyMessageQueue, FaultyObjectStore, type FaultPolicy } from '#harness/faults';
 import type { ReceivedDelivery, WebhookReceiver } from '#local/webhook-receiver';
 
 export interface Upload {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 
-export const REPO = join(import.meta.dirname, '../..');
+export const REPO = join(import.meta.dirname, '..');
 export const CLI = join(REPO, 'bin/greenscreen.js');
 
 export interface DevProcess {
