@@ -1,6 +1,7 @@
 """Does a candidate ship? The rule of the training campaign (issue #16), applied to two measurements:
 
   /usr/bin/python3 models/ship_check.py --shipped-card models/tiramisu.card.json --candidate-eval eval.json \
+      [--shipped-eval shipped-eval.json] \
       --shipped-validation shipped-val.json --candidate-validation candidate-val.json
 
 A candidate ships when its validation geometric mean (train.py --validate-only, the selection score)
@@ -22,9 +23,13 @@ def main(argv=None) -> int:
     p.add_argument("--candidate-eval", type=Path, required=True, help="greenscreen eval --json of the candidate")
     p.add_argument("--shipped-validation", type=Path, required=True, help="train.py --validate-only of the shipped")
     p.add_argument("--candidate-validation", type=Path, required=True, help="train.py --validate-only of the candidate")
+    p.add_argument("--shipped-eval", type=Path,
+                   help="greenscreen eval --json of the shipped model, measured beside the candidate's (instead of "
+                        "the card's figures: use it when the eval itself has changed since the card was written)")
     p.add_argument("--margin", type=float, default=0.02)
     args = p.parse_args(argv)
-    shipped = json.loads(args.shipped_card.read_text())["evaluationBySet"]["sets"]
+    shipped = (json.loads(args.shipped_eval.read_text().strip().splitlines()[-1])["sets"] if args.shipped_eval
+               else json.loads(args.shipped_card.read_text())["evaluationBySet"]["sets"])
     cand = json.loads(args.candidate_eval.read_text().strip().splitlines()[-1])["sets"]
     v_old = json.loads(args.shipped_validation.read_text().strip().splitlines()[-1])["geomean"]
     v_new = json.loads(args.candidate_validation.read_text().strip().splitlines()[-1])["geomean"]
