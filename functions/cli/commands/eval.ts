@@ -16,6 +16,12 @@ export const command: Command = {
       limit: { type: 'string', value: 'N', help: 'the first N photos of each set' },
       threads: { type: 'string', value: 'N', default: '2', help: 'onnxruntime threads' },
       provider: modelFlags.provider,
+      'model-card': {
+        type: 'string',
+        value: 'PATH',
+        default: 'the shipped models/tiramisu.card.json',
+        help: 'score another model: its card, with the weights it names beside it (a candidate before it ships)',
+      },
       out: { type: 'string', value: 'DIR', default: '.greenscreen/eval', help: 'where the worst-12 contact sheets go (<set>-<split>-worst.jpg)' },
       quiet: { type: 'boolean', help: 'no progress line' },
       json: {
@@ -35,6 +41,7 @@ async function evalCommand(spec: CommandSpec, { values: v, positionals }: Parsed
   const threads = intFlag(spec, v.threads, 'threads') ?? 2;
   const provider = (choiceFlag(spec, v.provider, 'provider', PROVIDERS) ?? 'auto') as ExecutionProviderChoice;
   const outDir = stringFlag(v.out) ?? '.greenscreen/eval';
+  const modelCard = stringFlag(v['model-card']);
   await outDirFlag(spec, outDir, '--out');
   const { evalCli } = await import('../eval.ts');
   return evalCli({
@@ -44,6 +51,7 @@ async function evalCommand(spec: CommandSpec, { values: v, positionals }: Parsed
     threads,
     provider,
     outDir,
+    ...(modelCard ? { modelCard } : {}),
     json: v.json === true,
     quiet: v.quiet === true,
   });

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
 import { formatReport, reportJson, runEval, setScores } from '#cli/eval';
+import { cardPathFor } from '#segment/model-card';
 
 const W = 48, H = 64;
 let root: string;
@@ -103,6 +104,20 @@ describe('runEval (the shipped model, several sets at once)', () => {
   it('keeps the single-set figures at the top of the JSON line (the old shape)', async () => {
     const r = await runEval({ sets: [parseSetArg(join(root, 'unknown'), 'val')], threads: 1, provider: 'cpu' });
     expect(reportJson(r)).toMatchObject({ datasetIoU: 1, meanIoU: 1, n: 2, sets: { 'unknown/val': { n: 2 } } });
+  }, 60_000);
+
+  it('scores the model a --model-card names (a candidate beside its card), not the shipped one', async () => {
+    // Arrange: the shipped weights under another card, as export.py writes a candidate to a folder of its own
+    const dir = await mkdtemp(join(tmpdir(), 'gs-candidate-'));
+    const card = JSON.parse(await readFile(cardPathFor('tiramisu'), 'utf8')) as { version: string; file: string };
+    await copyFile(join(dirname(cardPathFor('tiramisu')), card.file), join(dir, card.file));
+    await writeFile(join(dir, 'tiramisu.card.json'), JSON.stringify({ ...card, version: 'candidate-1' }));
+
+    // Act
+    const r = await runEval({ sets: [parseSetArg(join(root, 'unknown'), 'val')], threads: 1, provider: 'cpu', modelCard: join(dir, 'tiramisu.card.json') });
+
+    // Assert
+    expect(reportJson(r)).toMatchObject({ model: 'tiramisu@candidate-1' });
   }, 60_000);
 
   it('refuses the same set twice', async () => {
