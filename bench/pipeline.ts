@@ -94,7 +94,8 @@ async function burst(): Promise<{ peakRssMB: number; slopeMBPer100: number; seco
   const bodies = await Promise.all(all.map((f) => readFile(join(IMAGES, f))));
   const t0 = performance.now();
   let done = 0;
-  const timer = setInterval(async () => samples.push({ done, rss: await rssOf(child.pid!) }), 250);
+  const sample = async () => samples.push({ done, rss: await rssOf(child.pid!) });
+  const timer = setInterval(() => void sample().catch(() => undefined), 250); // a sample the child's exit cut short is just not taken
   const queue = Array.from({ length: BURST }, (_, i) => i);
   await Promise.all(Array.from({ length: 16 }, async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {

@@ -7,7 +7,6 @@ import net from 'node:net';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
-import { listAll } from '#core/listing';
 import { ConfigError } from '#core/errors';
 import { RESOURCE_DEFAULTS } from '#core/resources';
 import { listJobs, ResultReader } from '#local/job-status';

@@ -39,9 +39,8 @@ export function boundary(bin: Uint8Array, width: number, height: number): Uint8A
 export function dilate(bin: Uint8Array, width: number, height: number, r: number): Uint8Array {
   const tmp = new Uint8Array(bin.length);
   for (let y = 0; y < height; y++) {
-    let last = -Infinity;
-    for (let x = 0; x < width; x++) if (bin[y * width + x]) last = x, tmp[y * width + x] = 1;
-    last = Infinity;
+    for (let x = 0; x < width; x++) if (bin[y * width + x]) tmp[y * width + x] = 1;
+    let last = Infinity;
     for (let x = width - 1; x >= 0; x--) {
       if (bin[y * width + x]) last = x;
       if (last - x <= r) tmp[y * width + x] = 1;

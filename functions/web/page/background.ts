@@ -35,8 +35,8 @@ export function createBackgroundPicker(): BackgroundPicker {
     $<HTMLInputElement>('bg-colour').checked = true;
     apply();
   });
-  $<HTMLInputElement>('bg-file').addEventListener('change', async (e) => {
-    const file = (e.target as HTMLInputElement).files?.[0];
+  const useFile = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
     if (!file) return;
     try {
       bgImage = await createImageBitmap(file);
@@ -48,6 +48,8 @@ export function createBackgroundPicker(): BackgroundPicker {
     } catch {
       showError(`Expected a background image this browser can decode but ${file.name} is not one`);
     }
-  });
+  };
+  // useFile catches what it can fail on (an undecodable image) and says so on the page
+  $<HTMLInputElement>('bg-file').addEventListener('change', (e) => void useFile(e.target as HTMLInputElement));
   return { current: () => background };
 }
