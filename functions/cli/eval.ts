@@ -229,6 +229,8 @@ export interface EvalCliOptions {
   threads: number;
   provider: ExecutionProviderChoice;
   outDir: string;
+  /** Score the model this card names instead of the shipped one. */
+  modelCard?: string;
   json: boolean;
   quiet: boolean;
 }
@@ -246,6 +248,7 @@ export async function evalCli(o: EvalCliOptions): Promise<number> {
     threads: o.threads,
     provider: o.provider,
     outDir: o.outDir,
+    ...(o.modelCard ? { modelCard: o.modelCard } : {}),
     onProgress: (d, total) => {
       progress.setTotal(total);
       progress.update(d);
