@@ -3,9 +3,9 @@ import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { listPairs, parseSetArg } from '#evaluation/labelled-sets';
-import { formatReport, reportJson, runEval, setScores } from '#cli/eval';
+import { evalCli, formatReport, reportJson, runEval, setScores } from '#cli/eval';
 import { cardPathFor } from '#segment/model-card';
 
 const W = 48, H = 64;
@@ -118,6 +118,16 @@ describe('runEval (the shipped model, several sets at once)', () => {
 
     // Assert
     expect(reportJson(r)).toMatchObject({ model: 'tiramisu@candidate-1' });
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await evalCli({ sets: [join(root, 'unknown:val')], threads: 1, provider: 'cpu', outDir: join(dir, 'sheets'), modelCard: join(dir, 'tiramisu.card.json'), json: true, quiet: true });
+    } finally {
+      write.mockRestore();
+      err.mockRestore();
+    }
+    expect(JSON.parse(out.join(''))).toMatchObject({ model: 'tiramisu@candidate-1' }); // the command passes the card on
   }, 60_000);
 
   it('refuses the same set twice', async () => {
