@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '#core/processes';
 
@@ -9,10 +10,14 @@ describe('isAlive', () => {
   });
 
   it.runIf(process.platform === 'linux')('is false for a killed process its parent has not reaped yet (a zombie)', async () => {
-    // A shell whose child is killed and never waited for: the child stays a zombie while the shell sleeps.
-    const sh = spawn('sh', ['-c', 'sleep 30 & echo $!; kill -9 $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A shell starts a child and becomes `sleep` (exec keeps its pid), which never waits for children:
+    // once the test kills that child it stays a zombie. (A shell that kills it itself may reap it first.)
+    const sh = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((resolve) => sh.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim()))));
+      const execd = Date.now() + 5000; // the shell has become `sleep` when its command line says so
+      while (!/^sleep/.test(readFileSync(`/proc/${sh.pid}/cmdline`, 'utf8')) && Date.now() < execd) await new Promise((r) => setTimeout(r, 10));
+      process.kill(pid, 'SIGKILL');
       const deadline = Date.now() + 5000;
       while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(isAlive(pid)).toBe(false);
