@@ -41,6 +41,12 @@ export const segmentJobSchema = z.object({
   rejection: jobFailureSchema.optional(),
   /** What to produce (#core/output-options); absent = the defaults (PNG cut-out + mask). */
   output: outputSpecSchema.optional(),
+  /**
+   * The object's own output options as ingest read them: its `greenscreen-*` user metadata, without
+   * the prefix (`{}` = none). The worker records them in the options index (#core/results) so that
+   * re-processing need not HEAD the object again. Absent: ingest did not read the metadata.
+   */
+  overrides: z.record(z.string()).optional(),
   enqueuedAt: z.string().datetime({ offset: true }),
 });
 export type SegmentJob = z.infer<typeof segmentJobSchema>;

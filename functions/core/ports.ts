@@ -97,10 +97,12 @@ export interface ResultStore {
   /** One output file of a job, before its commit. */
   putOutput(key: string, body: Buffer, contentType: string): Promise<void>;
   /**
-   * Writes result.json last (with its metadata), then the stale-index marker (best effort). The
-   * model version in the metadata and the marker is the result's own `model.version`: one value.
+   * Writes result.json last (with its metadata), then the stale-index marker and, when the job
+   * knows the object's own options (`overrides`, from its SegmentJob), the options record (both
+   * best effort). The model version in the metadata and the marker is the result's own
+   * `model.version`: one value.
    */
-  commit(result: JobResult): Promise<void>;
+  commit(result: JobResult, recorded?: { overrides?: Readonly<Record<string, string>> }): Promise<void>;
   /** The committed result of a source key (validated), or undefined when there is none. */
   read(sourceKey: string): Promise<JobResult | undefined>;
   /** The committed result when it is this very job's (one HEAD, a GET only on a match). */

@@ -1,7 +1,7 @@
 /**
  * The result contract, in one place: where a source object's results live, the metadata on
- * result.json, the commit protocol (outputs first, result.json last, then the stale-index marker),
- * the stale index, and the job id that names a result set. The worker writes through a
+ * result.json, the commit protocol (outputs first, result.json last, then the stale-index marker
+ * and the options record), the stale index, the options index, and the job id that names a result set. The worker writes through a
  * `ResultStore` (#core/ports, adapter in adapters/object-result-store.ts); ingest, reprocess, notify
  * and the CLI read through it or through the functions here.
  */
@@ -108,4 +108,40 @@ export function staleIndexKey(sourceKey: string, modelVersion: string): string |
 /** What the marker's ETag is when it records `sourceEtag` (MD5 of its body). */
 export function staleIndexEtag(sourceEtag: string): string {
   return createHash('md5').update(sourceEtag, 'utf8').digest('hex');
+}
+
+/**
+ * The options index: at commit the worker also writes one record per source key, whatever the
+ * model, at `results/.index/@options/<source key>` (`@` cannot begin an encoded model version, so
+ * the two indexes never mix): the source ETag, followed by the object's own output options (its
+ * `greenscreen-*` metadata, sorted) when it has any.
+ *
+ * Why: re-processing for a new model finds every object stale and must know each object's options
+ * to resolve its output spec: one HEAD per object. Most objects have no options of their own, and
+ * for them the record's body is the bare source ETag, so its listed ETag is `staleIndexEtag(source
+ * ETag)`: one LIST proves "this very version of the photo has no options" for 1000 objects. A record
+ * with options, for another version of the photo, or on a store whose ETags are not MD5s proves
+ * nothing and the object is HEADed, as without the index.
+ *
+ * Limit: S3 ETags do not cover metadata. A photo re-uploaded with the same bytes but new options is
+ * read with its old options (none) by a re-processing run that lists it before the upload's own job
+ * commits (which rewrites the record); that upload's own job still runs with the new ones.
+ */
+export const OPTIONS_INDEX_PREFIX = `${STALE_INDEX_PREFIX}@options/`;
+
+/** The record's key, or undefined when it would be longer than S3 allows. */
+export function optionsRecordKey(sourceKey: string): string | undefined {
+  const key = OPTIONS_INDEX_PREFIX + sourceKey;
+  return Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES ? key : undefined;
+}
+
+/** The record's body: the source ETag, then the options (sorted) when there are any. */
+export function optionsRecordBody(sourceEtag: string, overrides: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(overrides).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length ? `${sourceEtag}\n${JSON.stringify(Object.fromEntries(entries))}` : sourceEtag;
+}
+
+/** Whether a listed record's ETag proves that this version of the source has no options of its own. */
+export function recordsNoOverrides(recordEtag: string | undefined, sourceEtag: string): boolean {
+  return recordEtag !== undefined && recordEtag === staleIndexEtag(sourceEtag);
 }

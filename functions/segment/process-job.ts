@@ -69,8 +69,9 @@ function baseResult(job: SegmentJob, card: ModelCard, attempts: number, outputs:
   };
 }
 
-function commit(deps: ProcessDeps, result: JobResult): Promise<void> {
-  return resultStore(deps).commit(result);
+/** Commits the result; the options the job's object asked for go to the options index (#core/results). */
+function commit(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
+  return resultStore(deps).commit(result, job.overrides ? { overrides: job.overrides } : {});
 }
 
 async function publish(deps: ProcessDeps, job: SegmentJob, result: JobResult): Promise<void> {
@@ -103,7 +104,7 @@ export async function recordFailure(
     ...(size ?? {}),
     finishedAt: deps.clock.now().toISOString(),
   };
-  await commit(deps, result);
+  await commit(deps, job, result);
   await publish(deps, job, result);
   return result;
 }
@@ -217,7 +218,7 @@ export async function processJob(deps: ProcessDeps, job: SegmentJob, attempts: n
     timingsMs: timings,
     finishedAt: deps.clock.now().toISOString(),
   };
-  await commit(deps, result);
+  await commit(deps, job, result);
   await publish(deps, job, result);
   return { kind: 'succeeded', result };
 }

@@ -1,6 +1,6 @@
 import { jobResultSchema, parseMessage, type JobResult } from '../messages.ts';
 import type { ObjectStore, ResultStore } from '../ports.ts';
-import { isUpToDate, RESULT_METADATA, resultJsonKey, staleIndexKey } from '../results.ts';
+import { isUpToDate, optionsRecordBody, optionsRecordKey, RESULT_METADATA, resultJsonKey, staleIndexKey } from '../results.ts';
 
 /**
  * The ResultStore over any ObjectStore (S3, or the emulator through the same S3 adapter): the key
@@ -16,7 +16,7 @@ export class ObjectResultStore implements ResultStore {
     await this.store.put(this.bucket, key, body, { contentType });
   }
 
-  async commit(result: JobResult): Promise<void> {
+  async commit(result: JobResult, recorded: { overrides?: Readonly<Record<string, string>> } = {}): Promise<void> {
     const modelVersion = result.model.version;
     await this.store.put(this.bucket, result.outputs.result, JSON.stringify(result, null, 2), {
       contentType: 'application/json',
@@ -33,6 +33,12 @@ export class ObjectResultStore implements ResultStore {
     // a job whose result is already committed.
     const marker = staleIndexKey(result.source.key, modelVersion);
     if (marker) await this.store.put(this.bucket, marker, result.source.etag, { contentType: 'text/plain' }).catch(() => undefined);
+    // The options record, by the same rule (a hint: missing or unwritable = one HEAD when re-processed).
+    const record = optionsRecordKey(result.source.key);
+    if (record && recorded.overrides) {
+      const body = optionsRecordBody(result.source.etag, recorded.overrides);
+      await this.store.put(this.bucket, record, body, { contentType: 'text/plain' }).catch(() => undefined);
+    }
   }
 
   async read(sourceKey: string): Promise<JobResult | undefined> {

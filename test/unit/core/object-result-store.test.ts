@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ObjectResultStore } from '#core/adapters/object-result-store';
 import { InvalidEventError } from '#core/errors';
 import { webhookDataFor } from '#core/messages';
-import { RESULT_METADATA, resultJsonKey, staleIndexEtag, staleIndexKey } from '#core/results';
+import { optionsRecordKey, recordsNoOverrides, RESULT_METADATA, resultJsonKey, staleIndexEtag, staleIndexKey } from '#core/results';
 import { jobResult } from '#test/events';
 import { InMemoryObjectStore } from '#test/fakes';
 
@@ -31,6 +31,29 @@ describe('ObjectResultStore', () => {
     expect(await results.isUpToDate({ key: result.source.key, etag: result.source.etag }, 'model-7')).toBe(true);
     expect(await results.isUpToDate({ key: result.source.key, etag: result.source.etag }, 'model-8')).toBe(false);
     expect(await results.read('incoming/never.jpg')).toBeUndefined();
+  });
+
+  it("records the object's own options when the job knows them: a bare source ETag for none, sorted options otherwise", async () => {
+    const store = new InMemoryObjectStore();
+    const results = new ObjectResultStore(store, BUCKET);
+    const plain = jobResult({ source: { bucket: BUCKET, key: 'incoming/plain.jpg', etag: 'e1', size: 1 } });
+    const styled = jobResult({ source: { bucket: BUCKET, key: 'incoming/styled.jpg', etag: 'e2', size: 1 } });
+    const unknown = jobResult({ source: { bucket: BUCKET, key: 'incoming/unknown.jpg', etag: 'e3', size: 1 } });
+
+    await results.commit(plain, { overrides: {} });
+    await results.commit(styled, { overrides: { format: 'webp', background: '#000000' } });
+    await results.commit(unknown);
+
+    const record = (key: string) => store.get(BUCKET, optionsRecordKey(key)!).then((o) => o.body.toString('utf8'));
+    expect(await record('incoming/plain.jpg')).toBe('e1');
+    expect(await record('incoming/styled.jpg')).toBe('e2\n{"background":"#000000","format":"webp"}');
+    expect(await store.head(BUCKET, optionsRecordKey('incoming/unknown.jpg')!)).toBeUndefined();
+    // What a LIST shows is enough to tell "no options" for this version of the photo, and nothing else
+    const listedEtag = async (key: string) => (await store.head(BUCKET, optionsRecordKey(key)!))?.etag;
+    expect(recordsNoOverrides(await listedEtag('incoming/plain.jpg'), 'e1')).toBe(true);
+    expect(recordsNoOverrides(await listedEtag('incoming/plain.jpg'), 'e1-reuploaded')).toBe(false);
+    expect(recordsNoOverrides(await listedEtag('incoming/styled.jpg'), 'e2')).toBe(false);
+    expect(recordsNoOverrides(undefined, 'e3')).toBe(false);
   });
 
   it('refuses a result.json that is not a v1 result, naming the key and the field', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { StorageError } from '#core/errors';
 import type { Clock, PutOptions } from '#core/ports';
 import type { JobEvent, JobResult, SegmentJob } from '#core/types';
-import { jobIdFor } from '#core/results';
+import { jobIdFor, optionsRecordKey } from '#core/results';
 import { RESULT_METADATA, staleIndexEtag, staleIndexKey } from '#core/results';
 import { segmenterOnSession } from '#segment/inference';
 import type { ModelSession } from '#segment/model-session';
@@ -101,6 +101,16 @@ describe('processJob commit (re-processing overwrites results atomically)', () =
     expect(marker.etag).toBe(staleIndexEtag(j.source.etag));
     const meta = (await store.head(BUCKET, RESULT_KEY))!.metadata;
     expect(meta).toMatchObject({ [RESULT_METADATA.modelVersion]: 'm1', [RESULT_METADATA.sourceEtag]: j.source.etag, [RESULT_METADATA.jobId]: j.jobId });
+    expect(store.violations).toEqual([]);
+  });
+
+  it("records the options ingest read with the job (its overrides) last, in the options index", async () => {
+    const { store, deps, job } = await setup();
+    store.writes.length = 0;
+    const j = { ...job('m1'), overrides: { format: 'png' } };
+    await processJob(deps, j, 1);
+    expect(store.writes.slice(2)).toEqual([RESULT_KEY, staleIndexKey(SOURCE_KEY, 'm1'), optionsRecordKey(SOURCE_KEY)]);
+    expect((await store.get(BUCKET, optionsRecordKey(SOURCE_KEY)!)).body.toString('utf8')).toBe(`${j.source.etag}\n{"format":"png"}`);
     expect(store.violations).toEqual([]);
   });
 
