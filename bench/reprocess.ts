@@ -10,8 +10,9 @@
  *   (a) every photo stale (a new model version): list + stale check + enqueue  -> enqueuePerSec
  *   (b) every photo up to date (results + stale-index markers as the worker commits them):
  *       list + stale check, nothing to enqueue                                  -> staleCheckPerSec
- * each with the default stale check (index: LIST the markers) and with --stale-check head (one HEAD
- * of result.json per photo). Medians over --runs. --json ends the output with one JSON line.
+ * each with the default check (index: LIST the worker's stale-index markers and options records)
+ * and with --stale-check head (one HEAD of result.json per photo and, in (a), one HEAD of each
+ * photo for its own options). Medians over --runs. --json ends the output with one JSON line.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -161,26 +162,30 @@ const indices = Array.from({ length: N }, (_, i) => i);
 await mapConcurrent(indices, 64, async (i) => {
   const etag = await seedPut(key(i), `jpeg ${i}`, 'image/jpeg');
   const source = { bucket, key: key(i), etag, size: 0 };
-  // Committed as the worker commits (#core's ResultStore): result.json with its metadata, then the stale-index marker
+  // Committed as the worker commits (#core's ResultStore): result.json with its metadata, then the
+  // stale-index marker and the options record (a photo uploaded without options of its own)
   const jobId = jobIdFor(source, CURRENT);
-  await seededResults.commit({
-    v: 1,
-    jobId,
-    status: 'succeeded',
-    source,
-    model: { name: 'tiramisu', version: CURRENT },
-    outputs: resultKeys(key(i), jobId),
-    timingsMs: {},
-    attempts: 1,
-    finishedAt: new Date(0).toISOString(),
-  });
+  await seededResults.commit(
+    {
+      v: 1,
+      jobId,
+      status: 'succeeded',
+      source,
+      model: { name: 'tiramisu', version: CURRENT },
+      outputs: resultKeys(key(i), jobId),
+      timingsMs: {},
+      attempts: 1,
+      finishedAt: new Date(0).toISOString(),
+    },
+    { overrides: {} },
+  );
 });
 agent.destroy();
 // The emulator's ETags are what S3 gives: the MD5 of the bytes (checked once, through the SDK)
 if ((await store.head(bucket, key(0)))?.etag !== createHash('md5').update('jpeg 0').digest('hex')) {
   throw new Error('Expected the emulator to store the seeded photos with MD5 ETags');
 }
-log(`setup: ${N} photos + ${N} results + ${N} markers in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+log(`setup: ${N} photos + ${N} results + ${N} markers + ${N} options records in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 /** CPU seconds (user + system) used so far by a process (Linux /proc; 0 elsewhere). */
 async function processCpuSeconds(pid: number): Promise<number> {
@@ -245,7 +250,7 @@ const newRow = (name: string, check: StaleCheckMode): Row => ({
   seconds: [],
   clientCpu: [],
   emulatorCpu: [],
-  requests: { list: 0, staleList: 0, staleHead: 0, sendBatch: 0 },
+  requests: { list: 0, staleList: 0, staleHead: 0, optionsList: 0, metadataHead: 0, sendBatch: 0 },
 });
 const record = (row: Row, t: Timed) => {
   row.seconds.push(t.summary.seconds);
@@ -297,12 +302,12 @@ const out = [
   `reprocess benchmark: ${N} objects, concurrency ${CONCURRENCY}, page size ${PAGE_SIZE}, ${RUNS} run(s) each, emulator ${values['in-process'] ? 'in this process' : 'in its own process'}`,
   `machine: ${machine}`,
   '',
-  `${'case'.padEnd(34)}${'check'.padEnd(7)}${'median s'.padStart(9)}${'per second'.padStart(12)}${'cpu s'.padStart(8)}${'emu cpu s'.padStart(11)}${'cpu-bound/s'.padStart(13)}   requests (LIST sources / LIST markers / HEAD / SendMessageBatch)`,
+  `${'case'.padEnd(34)}${'check'.padEnd(7)}${'median s'.padStart(9)}${'per second'.padStart(12)}${'cpu s'.padStart(8)}${'emu cpu s'.padStart(11)}${'cpu-bound/s'.padStart(13)}   requests (LIST sources / LIST markers / HEAD results / LIST options / HEAD photos / SendMessageBatch)`,
   ...rows.map(
     (r) =>
       `${r.case.padEnd(34)}${r.check.padEnd(7)}${median(r.seconds).toFixed(2).padStart(9)}${perSec(r).toFixed(0).padStart(12)}` +
       `${median(r.clientCpu).toFixed(2).padStart(8)}${median(r.emulatorCpu).toFixed(2).padStart(11)}${cpuBound(r).toFixed(0).padStart(13)}   ` +
-      `${r.requests.list} / ${r.requests.staleList} / ${r.requests.staleHead} / ${r.requests.sendBatch}`,
+      `${r.requests.list} / ${r.requests.staleList} / ${r.requests.staleHead} / ${r.requests.optionsList} / ${r.requests.metadataHead} / ${r.requests.sendBatch}`,
   ),
   '',
 ];

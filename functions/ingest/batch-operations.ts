@@ -131,7 +131,9 @@ export async function handleBatchOperations(
         if (!force && (await isUpToDate(deps.store, source, modelVersion))) {
           return done('Succeeded', `up to date with model ${modelVersion}`);
         }
-        const [outcome] = await enqueueObjects([source], { ...deps, modelVersion, acceptPrefix: '' }, { reprocess });
+        // The object's options are in the HEAD just made: no second HEAD for its metadata.
+        const metadata = deps.metadata ? { metadata: { metadataOf: () => Promise.resolve(head.metadata) } } : {};
+        const [outcome] = await enqueueObjects([source], { ...deps, ...metadata, modelVersion, acceptPrefix: '' }, { reprocess });
         if (!outcome) return done('TemporaryFailure', 'not enqueued');
         if (outcome.status === 'failed') return done('TemporaryFailure', outcome.reason);
         if (outcome.status === 'skipped') return done('Succeeded', `skipped: ${outcome.reason}`);

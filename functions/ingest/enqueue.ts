@@ -1,5 +1,5 @@
 import { toPipelineError } from '#core/errors';
-import { resolveOutputSpec, type OutputProfile, type OutputSpec } from '#core/output-options';
+import { optionsFromMetadata, resolveOutputSpec, type OutputProfile, type OutputSpec } from '#core/output-options';
 import type { Clock, MessageQueue, ObjectStore, OutgoingMessage } from '#core/ports';
 import type { JobFailure, ObjectRef, SegmentJob } from '#core/types';
 import { admit } from './admission.ts';
@@ -16,15 +16,36 @@ export interface EnqueueDeps {
   profiles?: readonly OutputProfile[];
   /**
    * Where each object's user metadata (`x-amz-meta-greenscreen-*`, per-object output options) is
-   * read: one HEAD per accepted object. Unset: metadata is not consulted.
+   * read: `headMetadata(store)` (one HEAD per accepted object) or a source that knows some answers
+   * already (re-processing's options index, a Batch Operations task's own HEAD). Unset: metadata is
+   * not consulted.
    */
-  metadata?: Pick<ObjectStore, 'head'>;
+  metadata?: MetadataSource;
 }
 
-/** HEADs in flight while reading metadata. */
+/** An object's user metadata (S3's lower-case names without `x-amz-meta-`). */
+export interface MetadataSource {
+  metadataOf(source: ObjectRef): Promise<Record<string, string>>;
+}
+
+/** One HEAD per object (of its version, when the reference names one). */
+export function headMetadata(store: Pick<ObjectStore, 'head'>): MetadataSource {
+  return {
+    async metadataOf(source) {
+      const head = await store.head(source.bucket, source.key, source.versionId ? { versionId: source.versionId } : {});
+      return head?.metadata ?? {};
+    },
+  };
+}
+
+/** Metadata reads in flight. */
 const METADATA_CONCURRENCY = 16;
 
-type Resolved = { spec: OutputSpec } | { failure: JobFailure; options: Record<string, string> } | { error: string };
+/** `overrides`: the object's own options, when its metadata was read. */
+type Resolved =
+  | { spec: OutputSpec; overrides?: Record<string, string> }
+  | { failure: JobFailure; options: Record<string, string>; overrides?: Record<string, string> }
+  | { error: string };
 
 /** Each object's output spec: its prefix profile, overridden by its own metadata. */
 async function resolveSpecs(sources: readonly ObjectRef[], deps: EnqueueDeps): Promise<Resolved[]> {
@@ -36,18 +57,18 @@ async function resolveSpecs(sources: readonly ObjectRef[], deps: EnqueueDeps): P
       let metadata: Record<string, string> = {};
       if (deps.metadata) {
         try {
-          const head = await deps.metadata.head(source.bucket, source.key, source.versionId ? { versionId: source.versionId } : {});
-          metadata = head?.metadata ?? {};
+          metadata = await deps.metadata.metadataOf(source);
         } catch (err) {
           out[i] = { error: `could not read the object's metadata: ${toPipelineError(err).message}` };
           continue;
         }
       }
+      const overrides = deps.metadata ? { overrides: optionsFromMetadata(metadata) } : {};
       try {
-        out[i] = { spec: resolveOutputSpec({ key: source.key, profiles: deps.profiles ?? [], metadata }) };
+        out[i] = { spec: resolveOutputSpec({ key: source.key, profiles: deps.profiles ?? [], metadata }), ...overrides };
       } catch (err) {
         const e = toPipelineError(err);
-        out[i] = { failure: { code: e.code, message: e.message }, options: metadata };
+        out[i] = { failure: { code: e.code, message: e.message }, options: metadata, ...overrides };
       }
     }
   };
@@ -122,6 +143,7 @@ export async function enqueueObjects(
       modelVersion: deps.modelVersion,
       enqueuedAt,
       ...(spec && !rejection ? { output: spec } : {}),
+      ...('overrides' in resolved && resolved.overrides ? { overrides: resolved.overrides } : {}),
       ...(options.reprocess ? { reprocess: options.reprocess } : {}),
       ...(rejection ? { rejection } : {}),
     };

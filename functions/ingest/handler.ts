@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '#core/logger';
 import { systemClock, type ObjectStore } from '#core/ports';
 import type { SegmentJob } from '#core/types';
 import { handleBatchOperations, isBatchOperationsEvent, type BatchOperationsEvent, type BatchOperationsResponse } from './batch-operations.ts';
-import { enqueueObjects, type EnqueueDeps, type EnqueueOutcome } from './enqueue.ts';
+import { enqueueObjects, headMetadata, type EnqueueDeps, type EnqueueOutcome } from './enqueue.ts';
 import { isS3Event, objectsFromS3Event } from './s3-event.ts';
 
 export interface IngestDeps extends EnqueueDeps {
@@ -68,7 +68,7 @@ export async function handler(event: S3Event | BatchOperationsEvent): Promise<S3
       queue: new SqsMessageQueue<SegmentJob>(createSqsClient(conn), config[ENV.jobsQueueUrl]),
       store,
       // Per-object output options: x-amz-meta-greenscreen-* (one HEAD per upload).
-      metadata: store,
+      metadata: headMetadata(store),
       clock: systemClock,
       modelVersion: config[ENV.modelVersion],
       maxBytes: config[ENV.maxUploadBytes],

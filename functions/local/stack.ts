@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '#core/logger';
 import { systemClock, type MessageQueue, type ObjectStore } from '#core/ports';
 import { INPUT_PREFIX, RESOURCE_DEFAULTS } from '#core/resources';
 import type { JobEvent, SegmentJob } from '#core/types';
+import { headMetadata } from '#ingest/enqueue';
 import { createIngestHandler } from '#ingest/handler';
 import { createNotifyHandler, notifyDepsFromEnv } from '#notify/handler';
 import type { ExecutionProviderChoice } from '#segment/model-session';
@@ -289,7 +290,7 @@ function wireIngest(options: LocalStackOptions, aws: StackAws, modelVersion: str
     // Output options: profiles by prefix (option, else GREENSCREEN_OUTPUT_PROFILES), overridden by
     // each object's x-amz-meta-greenscreen-* metadata, as on AWS.
     profiles: options.profiles ?? parseProfiles(process.env[ENV.outputProfiles]),
-    metadata: aws.store,
+    metadata: headMetadata(aws.store),
     logger,
   });
   const s3Events = new LocalS3EventSource(aws.store, ingest, {

@@ -1,7 +1,8 @@
 /**
  * Bulk re-processing of a prefix (local stack or any S3/SQS-compatible endpoint): list the
  * prefix, drop what is pipeline output or already up to date, and enqueue the rest through the
- * ingest use case (`enqueueObjects`), batches of 10 with several in flight, optionally rate
+ * ingest use case (`enqueueObjects`; each object's own options from the options index, a HEAD
+ * only where the index cannot tell), batches of 10 with several in flight, optionally rate
  * limited, resumable from a checkpoint. In AWS, S3 Batch Operations does this job (batch-job.ts).
  *
  * Exactly once, even across a kill: the checkpoint only ever records keys whose SendMessageBatch
@@ -15,12 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, MessageQueue, ListedObject, ObjectStore, SendBatchResult } from '#core/ports';
 import { isReservedKey } from '#core/resources';
+import { OPTIONS_INDEX_PREFIX, recordsNoOverrides } from '#core/results';
 import type { OutputProfile } from '#core/output-options';
 import type { SegmentJob } from '#core/types';
 import { SQS_MAX_BATCH } from '#core/adapters/sqs-message-queue';
-import { enqueueObjects, type EnqueueOutcome } from '#ingest/enqueue';
+import { enqueueObjects, headMetadata, type EnqueueOutcome, type MetadataSource } from '#ingest/enqueue';
 import type { CheckpointStore, ReprocessCounts } from './checkpoint.ts';
 import { readAhead, TaskPool } from './concurrency.ts';
+import { IndexCursor } from './index-cursor.ts';
 import { listPrefix } from './lister.ts';
 import { unlimited, type RateLimiter } from './rate-limiter.ts';
 import { createStaleChecker, type StaleCheckMode } from './stale-check.ts';
@@ -61,6 +64,7 @@ export interface ReprocessOptions {
   pageSize?: number;
   /** Pages listed ahead of the sender (default 8). */
   lookahead?: number;
+  /** index (default): the worker's indexes, a HEAD only where they cannot tell; head: a HEAD per object. */
   staleCheck?: StaleCheckMode;
   /** Checkpoint at most this often (default 250 ms), and always at the end. */
   checkpointIntervalMs?: number;
@@ -94,7 +98,11 @@ export interface ReprocessSummary extends ReprocessProgress {
   /** Over all sessions of the run, up to the watermark. */
   totals: ReprocessCounts;
   failures: { key: string; reason: string }[];
-  requests: { list: number; staleList: number; staleHead: number; sendBatch: number };
+  /**
+   * Requests by kind: source LISTs, stale-index LISTs and result.json HEADs (the stale check),
+   * options-index LISTs and object HEADs (each enqueued object's own options), SendMessageBatch.
+   */
+  requests: { list: number; staleList: number; staleHead: number; optionsList: number; metadataHead: number; sendBatch: number };
   seconds: number;
 }
 
@@ -117,7 +125,15 @@ interface CheckedPage {
   objects: ListedObject[];
   /** Per object: why it is skipped before enqueueing, if it is. */
   skip: ('reserved' | 'upToDate' | undefined)[];
+  /** Per object: the options index proves it has no options of its own (no HEAD needed). */
+  noOverrides: boolean[];
   last: boolean;
+}
+
+interface Pending {
+  object: ListedObject;
+  entry: WatermarkEntry;
+  noOverrides: boolean;
 }
 
 export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOptions): Promise<ReprocessSummary> {
@@ -152,7 +168,7 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
     listingDone: false,
   };
   const failures: ReprocessSummary['failures'] = [];
-  const requests = { list: 0, sendBatch: 0 };
+  const requests = { list: 0, metadataHead: 0, sendBatch: 0 };
   const report = () => deps.onProgress?.({ ...progress });
 
   // --- checkpointing: serialised, throttled, only ever behind the watermark -------------------
@@ -196,6 +212,18 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
     pageSize,
     ...(resumedAfter !== undefined ? { startAfter: resumedAfter } : {}),
   });
+  // Each enqueued object's own options: the options index first, a HEAD only where it cannot tell
+  // (`head` mode trusts no index: a HEAD per object for its options too).
+  const useIndexes = (options.staleCheck ?? 'index') === 'index';
+  const optionsIndex = new IndexCursor({
+    store: deps.store,
+    bucket: options.bucket,
+    indexPrefix: OPTIONS_INDEX_PREFIX,
+    prefix: options.prefix,
+    pageSize,
+    ...(resumedAfter !== undefined ? { startAfter: resumedAfter } : {}),
+  });
+  const heads = headMetadata(deps.store);
   const pages = listPrefix(deps.store, options.bucket, options.prefix, {
     pageSize,
     ...(resumedAfter !== undefined ? { startAfter: resumedAfter } : {}),
@@ -213,7 +241,13 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
           if (!skip[i] && fresh[c++]) skip[i] = 'upToDate';
         });
       }
-      yield { objects: page.objects, skip, last: page.last };
+      const noOverrides = page.objects.map(() => false);
+      const toSend = page.objects.flatMap((o, i) => (skip[i] ? [] : [{ o, i }]));
+      if (toSend.length && useIndexes) {
+        const records = await optionsIndex.read(toSend.map(({ o }) => o));
+        toSend.forEach(({ o, i }, j) => (noOverrides[i] = recordsNoOverrides(records[j], o.etag)));
+      }
+      yield { objects: page.objects, skip, noOverrides, last: page.last };
     }
   }
 
@@ -225,19 +259,26 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
     maxBytes: options.maxBytes,
     acceptPrefix: '',
     // Each object gets its prefix's current profile, overridden by its own metadata, as an upload
-    // does (one HEAD per enqueued object; skipped objects are not read).
+    // does (read per batch below; skipped objects are not read).
     profiles: options.profiles ?? [],
-    metadata: deps.store,
   };
   let stopping: 'interrupted' | 'failed' | undefined;
 
-  const send = async (batch: { object: ListedObject; entry: WatermarkEntry }[]): Promise<void> => {
+  const send = async (batch: Pending[]): Promise<void> => {
     let outcomes: EnqueueOutcome[];
+    const plain = new Set(batch.filter((p) => p.noOverrides).map((p) => p.object.key));
+    const metadata: MetadataSource = {
+      metadataOf: (source) => {
+        if (plain.has(source.key)) return Promise.resolve({});
+        requests.metadataHead++;
+        return heads.metadataOf(source);
+      },
+    };
     try {
       requests.sendBatch++;
       outcomes = await enqueueObjects(
         batch.map(({ object }) => ({ bucket: options.bucket, key: object.key, etag: object.etag, size: object.size })),
-        enqueueDeps,
+        { ...enqueueDeps, metadata },
         { reprocess: { runId, force } },
       );
     } catch (err) {
@@ -274,11 +315,11 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
       if (signal?.aborted) stopping ??= 'interrupted';
       if (stopping) break;
       progress.listed += page.objects.length;
-      const stale: { object: ListedObject; entry: WatermarkEntry }[] = [];
+      const stale: Pending[] = [];
       page.objects.forEach((object, i) => {
         const entry = watermark.add(object.key);
         const why = page.skip[i];
-        if (why === undefined) return void stale.push({ object, entry });
+        if (why === undefined) return void stale.push({ object, entry, noOverrides: page.noOverrides[i]! });
         progress.skipped++;
         progress[why]++;
         watermark.settle(entry, 'skipped');
@@ -320,6 +361,8 @@ export async function reprocessPrefix(deps: ReprocessDeps, options: ReprocessOpt
       list: requests.list,
       staleList: staleChecker.requests.list,
       staleHead: staleChecker.requests.head,
+      optionsList: optionsIndex.lists,
+      metadataHead: requests.metadataHead,
       sendBatch: requests.sendBatch,
     },
     seconds: (performance.now() - t0) / 1000,

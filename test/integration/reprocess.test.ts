@@ -264,6 +264,7 @@ describe('stale filtering (results committed by the worker code)', () => {
         modelVersion: 'stale-v1',
         enqueuedAt: new Date().toISOString(),
         rejection: { code: 'INVALID_IMAGE', message: 'test' },
+        overrides: {}, // ingest read the photo's metadata: no options of its own
       };
       await processJob(deps, job, 1);
     });
@@ -295,6 +296,9 @@ describe('stale filtering (results committed by the worker code)', () => {
   it('after a model-version bump: all enqueued, each once, carrying the new version', async () => {
     const s = await stale('stale-v2', 'index');
     expect(s.enqueued).toBe(M);
+    // Each photo's own options came from the worker's options index: no HEAD per photo
+    expect(s.requests).toMatchObject({ staleHead: 0, metadataHead: 0 });
+    expect(s.requests.optionsList).toBeLessThanOrEqual(Math.ceil(M / 40) + 1);
     expectEachOnce(await drainJobs(), Array.from({ length: M }, (_, i) => staleKey(i)));
   });
 

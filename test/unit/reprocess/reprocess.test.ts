@@ -6,6 +6,8 @@ import { staleIndexKey } from '#core/results';
 import type { Checkpoint, CheckpointState, CheckpointStore } from '#reprocess/checkpoint';
 import { reprocessPrefix, type ReprocessDeps, type ReprocessOptions } from '#reprocess/reprocess';
 import { RESULT_METADATA } from '#core/results';
+import { ObjectResultStore } from '#core/adapters/object-result-store';
+import { jobResult } from '#test/events';
 import { ListingObjectStore } from '#test/listing-store';
 import { InMemoryJobQueue } from '#test/queues';
 
@@ -189,6 +191,38 @@ describe('reprocessPrefix', () => {
     expect(s.requests).toMatchObject({ list: 3, staleHead: 1 });
     expect(s.requests.staleList).toBeLessThanOrEqual(4);
   });
+
+  it.each(['index', 'head'] as const)(
+    "reads each object's own options from the worker's options index; HEADs only what it cannot prove (%s)",
+    async (staleCheck) => {
+      // Arrange: 12 photos processed by m1 as the worker commits them; 3 has options of its own, 5
+      // was never processed (no record), 7 was re-uploaded since with options
+      const store = await seed(12);
+      await store.put(BUCKET, key(3), 'photo 3', { contentType: 'image/jpeg', metadata: { 'greenscreen-format': 'png' } });
+      const results = new ObjectResultStore(store, BUCKET);
+      for (let i = 0; i < 12; i++) {
+        if (i === 5) continue;
+        const source = { bucket: BUCKET, key: key(i), etag: (await store.head(BUCKET, key(i)))!.etag, size: 7 };
+        await results.commit(jobResult({ source, model: { name: 'tiramisu', version: 'm1' } }), { overrides: i === 3 ? { format: 'png' } : {} });
+      }
+      await store.put(BUCKET, key(7), 'photo 7 again', { contentType: 'image/jpeg', metadata: { 'greenscreen-format': 'avif' } });
+      const { queue, deps, opts } = setup(store);
+      store.calls.head = 0;
+      // Act: a new model (m2): every photo is stale
+      const s = await reprocessPrefix(deps, opts({ staleCheck, pageSize: 5, profiles: [{ prefix: 'incoming/', options: { format: 'webp' } }] }));
+      // Assert: the same jobs either way; the index saves the HEADs of photos without options
+      expect(s).toMatchObject({ enqueued: 12, failed: 0 });
+      const formats = new Map(queue.inner.bodies().map((b) => [b.source.key, b.output?.format]));
+      expect([...formats]).toEqual(Array.from({ length: 12 }, (_, i) => [key(i), i === 3 ? 'png' : i === 7 ? 'avif' : 'webp']));
+      if (staleCheck === 'index') {
+        expect(s.requests).toMatchObject({ staleHead: 0, metadataHead: 3 }); // 3 (options), 5 (no record), 7 (another version)
+        expect(s.requests.optionsList).toBeLessThanOrEqual(4); // pages of 5, 5 and 2 (+1 to learn the end)
+        expect(store.calls.head).toBe(3);
+      } else {
+        expect(s.requests).toMatchObject({ staleHead: 12, optionsList: 0, metadataHead: 12 });
+      }
+    },
+  );
 
   it('index check: where ETags are not MD5s (SSE-KMS), falls back to result.json metadata', async () => {
     const store = await seed(4);
