@@ -6,6 +6,7 @@ import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
 import type { Clock, MessageQueue, ObjectHead, ObjectStore } from '#core/ports';
 import type { SegmentJob } from '#core/types';
 import { handleBatchOperations, type BatchOperationsResponse } from '#ingest/batch-operations';
+import { headMetadata } from '#ingest/enqueue';
 import { createIngestHandler } from '#ingest/handler';
 import { jobIdFor } from '#core/results';
 import { RESULT_METADATA } from '#core/results';
@@ -156,6 +157,15 @@ describe('handleBatchOperations (S3 Batch Operations, invocation schema 2.0)', (
     expect(b!.source).toMatchObject({ etag: 'etag-of-v2', versionId: 'UIORUnfndfhnw89493jJF' });
     expect(a!.jobId).toBe(jobIdFor(a!.source, 'm1'));
     expect(a!.jobId).not.toBe(b!.jobId);
+  });
+
+  it("takes the object's own options from the task's one HEAD (no second HEAD for its metadata)", async () => {
+    const { store, queue, deps } = setup();
+    await store.put(BUCKET, 'incoming/o.jpg', 'bytes', { contentType: 'image/jpeg', metadata: { 'greenscreen-format': 'webp' } });
+    const res = await handleBatchOperations(batchEvent([{ encodedKey: 'incoming/o.jpg' }]), { ...deps, metadata: headMetadata(store) });
+    expect(only(res).resultCode).toBe('Succeeded');
+    expect((store as VersionedStore).sourceHeads()).toEqual([{ key: 'incoming/o.jpg' }]);
+    expect(queue.bodies()[0]).toMatchObject({ output: { format: 'webp' }, overrides: { format: 'webp' } });
   });
 
   it('treats a null version id (unversioned bucket) as "the object"', async () => {
