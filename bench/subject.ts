@@ -1,19 +1,34 @@
 /**
  * The model's own evidence that a photo has a person in it, on person-free photos and on photos of
  * people: the fraction of the model's map at >= 0.5 (area) and the mean probability of those pixels
- * (confidence), at the model's input size. Prints per-set percentiles and, for the rule in
- * functions/segmenter/subject.ts, how many photos of each set it calls "none".
+ * (confidence), at the model's input size. Prints per-set percentiles and how many photos of each
+ * set the card's subject rule (functions/segmenter/subject.ts) calls "none".
  *
- *   npx tsx bench/subject.ts [--json]
+ *   npm run bench:subject -- [--model-card models/tiramisu.card.json] [--calibrate [--write]] [--json]
+ *
+ * --calibrate searches the rule (maxArea x minConfidence) that calls the most person-free photos
+ * "none" while calling at most 1 % of each set of people photos "none" (rounded down: 0 of 34
+ * pennfudan photos), and prints both rules side by side; --write puts it into the card as `subject`.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { decodeImage } from '#segment/image';
 import { createSegmenter, preprocess } from '#segment/inference';
 import { cardPathFor, loadModelCard } from '#segment/model-card';
-import { subjectEvidence, decideSubject } from '#segmenter/subject';
+import { DEFAULT_SUBJECT_RULE, decideSubject, subjectEvidence, type SubjectEvidence, type SubjectRule } from '#segmenter/subject';
 
+const { values } = parseArgs({
+  options: {
+    'model-card': { type: 'string' },
+    calibrate: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+if (values.write && !values.calibrate) throw new Error('Expected --write only with --calibrate (it writes the calibrated rule)');
 const DATA = join(import.meta.dirname, '../../shared/data');
+const cardPath = values['model-card'] ?? cardPathFor('tiramisu');
 
 async function ids(set: string, split?: string): Promise<string[]> {
   if (split) return (JSON.parse(await readFile(join(DATA, set, 'split.json'), 'utf8')) as Record<string, string[]>)[split]!;
@@ -37,7 +52,10 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))]!;
 };
 
-const segmenter = await createSegmenter(await loadModelCard(cardPathFor('tiramisu')), { provider: 'cpu', threads: 1 });
+const loaded = await loadModelCard(cardPath);
+const card = loaded.card;
+const cardRule = card.subject ?? DEFAULT_SUBJECT_RULE;
+const segmenter = await createSegmenter(loaded, { provider: 'cpu', threads: 1 });
 const cam = await emptyCamvid();
 const sets: { name: string; set: string; ids: string[]; person: boolean }[] = [
   { name: 'backgrounds (no person)', set: 'backgrounds', ids: await ids('backgrounds'), person: false },
@@ -47,20 +65,20 @@ const sets: { name: string; set: string; ids: string[]; person: boolean }[] = [
   { name: 'pennfudan/val', set: 'pennfudan', ids: await ids('pennfudan', 'val'), person: true },
   { name: 'camvid frames with people', set: 'camvid', ids: cam.people, person: true },
 ];
+const evidence = new Map<string, SubjectEvidence[]>();
 const report: Record<string, unknown> = {};
+process.stdout.write(`${card.name}@${card.version} (${cardPath}); its rule: ${JSON.stringify(cardRule)}${card.subject ? '' : ' (the default)'}\n`);
 for (const s of sets) {
-  const areas: number[] = [];
-  const confs: number[] = [];
-  let none = 0;
+  const found: SubjectEvidence[] = [];
   for (const id of s.ids) {
     const img = await decodeImage(await readFile(join(DATA, s.set, 'images', `${id}.jpg`)), { maxPixels: 40_000_000 });
     const pre = await preprocess(img, segmenter.card);
-    const prob = await segmenter.batcher.infer(pre);
-    const e = subjectEvidence(prob);
-    areas.push(e.area);
-    confs.push(e.confidence);
-    if (decideSubject(e) === 'none') none++;
+    found.push(subjectEvidence(await segmenter.batcher.infer(pre)));
   }
+  evidence.set(s.name, found);
+  const areas = found.map((e) => e.area);
+  const confs = found.map((e) => e.confidence);
+  const none = found.filter((e) => decideSubject(e, cardRule) === 'none').length;
   const row = {
     n: s.ids.length,
     person: s.person,
@@ -75,4 +93,44 @@ for (const s of sets) {
   );
 }
 await segmenter.release();
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+
+/** Per set: how many photos a rule calls "none". */
+const calledNone = (rule: SubjectRule) => new Map(sets.map((s) => [s.name, evidence.get(s.name)!.filter((e) => decideSubject(e, rule) === 'none').length]));
+
+/** The rule that calls the most person-free photos "none" within 1 % of each people set; ties: the milder rule. */
+function calibrate(): SubjectRule {
+  const areas = [0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05];
+  const confidences = Array.from({ length: 50 }, (_, i) => Math.round((0.5 + i * 0.01) * 100) / 100);
+  let best: { rule: SubjectRule; caught: number } = { rule: { maxArea: 0, minConfidence: 0 }, caught: -1 };
+  for (const maxArea of areas) {
+    for (const minConfidence of confidences) {
+      const rule = { maxArea, minConfidence };
+      const none = calledNone(rule);
+      if (sets.some((s) => s.person && none.get(s.name)! > Math.floor(0.01 * s.ids.length))) continue;
+      const caught = sets.filter((s) => !s.person).reduce((n, s) => n + none.get(s.name)!, 0);
+      if (caught > best.caught) best = { rule, caught };
+    }
+  }
+  return best.rule;
+}
+
+if (values.calibrate) {
+  const rule = calibrate();
+  const [before, after] = [calledNone(cardRule), calledNone(rule)];
+  process.stdout.write(`\ncalibrated rule: ${JSON.stringify(rule)}\n${'set'.padEnd(34)}${'card rule'.padStart(12)}${'calibrated'.padStart(12)}\n`);
+  for (const s of sets) {
+    const pct = (n: number) => `${n} (${((100 * n) / s.ids.length).toFixed(1)}%)`;
+    process.stdout.write(`${s.name.padEnd(34)}${pct(before.get(s.name)!).padStart(12)}${pct(after.get(s.name)!).padStart(12)}\n`);
+  }
+  const free = sets.filter((s) => !s.person);
+  const freeShare = free.reduce((n, s) => n + after.get(s.name)!, 0) / free.reduce((n, s) => n + s.ids.length, 0);
+  process.stdout.write(`person-free photos called none: ${(100 * freeShare).toFixed(1)}% (target >= 90%)\n`);
+  report.calibrated = { rule, personFreeNone: freeShare, calledNone: Object.fromEntries(after) };
+  if (values.write) {
+    const raw = JSON.parse(await readFile(cardPath, 'utf8')) as Record<string, unknown>;
+    raw.subject = rule;
+    await writeFile(cardPath, `${JSON.stringify(raw, null, 2)}\n`);
+    process.stdout.write(`wrote the rule into ${cardPath} (subject)\n`);
+  }
+}
+if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -26,6 +26,8 @@ from datasets import BACKGROUNDS, CUTOUTS, REGISTRY
 from tiramisu import ExportWrapper, Tiramisu, TiramisuConfig, count_parameters
 
 HERE = Path(__file__).resolve().parent
+# Card fields that belong to one set of weights (kept only when the weights are the same).
+WEIGHT_BOUND = ("subject", "evaluationBySet")
 
 
 def load(checkpoint: Path) -> tuple[Tiramisu, dict]:
@@ -145,8 +147,14 @@ def main(argv=None):
         "intendedUse": "Foreground (person) segmentation of photos of people for background removal.",
         "limitations": prev.get("limitations", []),
     }
-    card.update({k: v for k, v in prev.items() if k not in card})  # fields this script does not write
+    # Fields this script does not write are kept, except those that describe the previous weights:
+    # new weights need their own subject rule (bench:subject --calibrate) and per-set figures.
+    stale = [k for k in WEIGHT_BOUND if k in prev and prev.get("sha256") != sha]
+    card.update({k: v for k, v in prev.items() if k not in card and k not in stale})
     args.card.write_text(json.dumps(card, indent=2) + "\n")
+    if stale:
+        print(f"dropped {', '.join(stale)} from the card: they describe the previous weights "
+              "(npm run bench:subject -- --model-card <card> --calibrate --write)")
     write_parity_fixture(model, sha, args.parity_dir, multiple)
     print(f"wrote {args.out} ({len(weights) / 1e6:.1f} MB, sha256 {sha[:12]}…) and {args.card}")
 

@@ -6,6 +6,7 @@
  * not name are kept: the card is the exporter's (models/export.py).
  */
 import { ModelError } from '#core/errors';
+import type { SubjectRule } from './subject.ts';
 
 export interface ModelCard {
   name: string;
@@ -31,6 +32,8 @@ export interface ModelCard {
   };
   output: { name: string; activation: 'sigmoid' };
   threshold: number;
+  /** The model's "nobody in the photo" rule (subject.ts), when calibrated for it. */
+  subject?: SubjectRule;
   [field: string]: unknown;
 }
 
@@ -70,6 +73,13 @@ const CARD: Shape = {
   },
   output: { name: text(), activation: literal('sigmoid') },
   threshold: number({ min: 0, max: 1 }),
+  subject: optional((v) => {
+    const rule = v as Partial<SubjectRule> | null;
+    const fraction = number({ min: 0, max: 1 });
+    return typeof rule === 'object' && rule !== null && !fraction(rule.maxArea) && !fraction(rule.minConfidence)
+      ? undefined
+      : 'a rule { maxArea, minConfidence }, each a number from 0 to 1';
+  }),
 };
 
 const shown = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 80) ?? String(v));

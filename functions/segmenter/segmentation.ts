@@ -33,6 +33,8 @@ export interface SegmenterCard {
   };
   output: { name: string };
   threshold: number;
+  /** The model's "nobody in the photo" rule (subject.ts SubjectRule; this module imports nothing); absent: DEFAULT_SUBJECT_RULE. */
+  subject?: { maxArea: number; minConfidence: number };
 }
 
 /** Raw 8-bit pixels: 1 (grey), 3 (RGB) or 4 (RGBA, e.g. a canvas's ImageData) channels. */

@@ -80,7 +80,7 @@ export function composeSegmenter<M extends Uint8Array>(
       t0 = performance.now();
       const inferred = await runtime.infer(pre);
       const inference = round1(performance.now() - t0);
-      const subject = decideSubject(subjectEvidence(inferred.map));
+      const subject = decideSubject(subjectEvidence(inferred.map), card.subject);
       const timingsMs: SegmentTimings = { preprocess: preprocessMs, inference };
       let mask: M;
       if (subject === 'none') mask = runtime.empty(photo.width, photo.height);

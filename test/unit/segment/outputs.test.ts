@@ -37,4 +37,12 @@ describe('subject evidence', () => {
   ])('%s -> %s', (_name, probs, outcome) => {
     expect(decideSubject(subjectEvidence(Uint8Array.from(probs)))).toBe(outcome);
   });
+
+  it.each([
+    ['a region no larger than maxArea', [250, 240, 0, 0, 0, 0, 0, 0, 0, 0], 'none'], // area 0.2
+    ['a larger region, confident enough', [250, 240, 230, 0, 0, 0, 0, 0, 0, 0], 'person'], // area 0.3, confidence 0.94
+    ['a larger region, not confident enough', [130, 140, 150, 0, 0, 0, 0, 0, 0, 0], 'none'], // confidence 0.55
+  ])('by a rule of its own (maxArea 0.2, minConfidence 0.6): %s -> %s', (_name, probs, outcome) => {
+    expect(decideSubject(subjectEvidence(Uint8Array.from(probs)), { maxArea: 0.2, minConfidence: 0.6 })).toBe(outcome);
+  });
 });

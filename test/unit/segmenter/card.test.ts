@@ -12,6 +12,10 @@ describe('parseModelCard (the one card reader: worker, page, infra)', () => {
     expect(card).toHaveProperty('opset', shipped.opset);
   });
 
+  it("reads a card's own subject rule", () => {
+    expect(parseModelCard({ ...shipped, subject: { maxArea: 0.002, minConfidence: 0.62 } }, 'c.json').subject).toEqual({ maxArea: 0.002, minConfidence: 0.62 });
+  });
+
   it('reads a card already parsed (as fetched by the page)', () => {
     expect(parseModelCard(shipped, 'model/card.json').version).toBe(shipped.version);
   });
@@ -25,6 +29,11 @@ describe('parseModelCard (the one card reader: worker, page, infra)', () => {
       'Expected a valid model card at c.json: input.layout: expected "NCHW" but received "NHWC"; threshold: expected a number from 0 to 1 but received 2',
     ],
     ['an array', [], 'Expected a valid model card at c.json: (card): expected an object but received []'],
+    [
+      'a subject rule out of range',
+      { ...shipped, subject: { maxArea: 0.01, minConfidence: 1.5 } },
+      'Expected a valid model card at c.json: subject: expected a rule { maxArea, minConfidence }, each a number from 0 to 1 but received {"maxArea":0.01,"minConfidence":1.5}',
+    ],
   ])('refuses %s, saying where and what', (_what, json, message) => {
     expect(() => parseModelCard(json, 'c.json')).toThrow(message);
   });

@@ -65,6 +65,14 @@ describe('composeSegmenter (the one path: pre-process, model, subject rule, upsa
     expect(s.mask.every((v) => v === 0)).toBe(true);
     expect(Object.keys(s.timingsMs)).toEqual(['preprocess', 'inference']);
   });
+
+  it("decides by the card's own subject rule when it carries one", async () => {
+    // A small region at 0.9 (0.5 % of the map): a person by the default rule, nobody by a rule calibrated to ignore such blobs
+    const blob = (plan: InputPlan) => new Uint8Array(plan.width * plan.height).map((_, i) => (i < 256 ? 230 : 0));
+    const byDefault = await composeSegmenter(card, fakeRuntime(blob).runtime).segment(photo());
+    const calibrated = await composeSegmenter({ ...card, subject: { maxArea: 0.01, minConfidence: 0.6 } }, fakeRuntime(blob).runtime).segment(photo());
+    expect([byDefault.subject, calibrated.subject]).toEqual(['person', 'none']);
+  });
 });
 
 describe('inferUnbatched', () => {
