@@ -6,8 +6,8 @@
  *
  * The thresholds belong to the model: each model's card carries its own `subject` rule, calibrated
  * by `npm run bench:subject -- --model-card <card> --calibrate` on person-free photos and photos of
- * people (at most 1 % of the people photos of any set called "none", as many person-free photos as
- * that allows). A card without one gets DEFAULT_SUBJECT_RULE, calibrated for tiramisu@2026.11.25-2,
+ * people (at most 1 % of the people photos called "none" and no set of them over 2 %, as many
+ * person-free photos as that allows). A card without one gets DEFAULT_SUBJECT_RULE, calibrated for tiramisu@2026.11.25-2,
  * which was trained only on photos that have a person in them and marks a confident region on most
  * person-free photos (median confidence 0.88): for it the rule can only be conservative (it must
  * never erase a real person): `none` only when nothing reaches 0.5 or the mean confidence is below 0.77.
