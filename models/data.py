@@ -6,6 +6,9 @@ jitter, normalise. Each sample carries a weight map (0 where the label is unknow
 
 Sources (the keys of a config's `mixture`):
   <set name>   a photo of that set (registry name), random scale/crop/flip
+  <set>@<N>x   a photo of that set decoded at N times the serving size (N = 2-4) and drawn at 1-3x
+               the serving scale: small people seen larger, with real pixels, as a second look at
+               a larger scale sees them (`zoom_of`)
   composite    1-4 people (cut out of the labelled sets with their masks, plus `cutouts/`) pasted
                onto a person-free backdrop, from a few percent of the frame's height to
                head-and-shoulders crops that leave the frame, anywhere in it, colour/blur matched
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -36,6 +40,14 @@ SYNTHETIC_SOURCES = ("composite", "empty", "context")
 FULL_BODY = {"ccp", "vton", "davis", "pennfudan"}
 # sets whose people are cut by the frame's bottom edge (head-and-shoulders): pasted bottom-anchored
 HALF_BODY = {"pfcn", "aiseg", "vton"}
+
+ZOOM_KEY = re.compile(r"^(?P<name>[a-z0-9_]+)@(?P<n>[2-4])x$")
+
+
+def zoom_of(key: str) -> Optional[Tuple[str, int]]:
+    """`camvid@2x` -> ("camvid", 2): the set, and the multiple of the serving size it is decoded at."""
+    m = ZOOM_KEY.match(key)
+    return (m["name"], int(m["n"])) if m else None
 
 
 @dataclass
@@ -110,6 +122,8 @@ class Augmenter:
             self.people += people_of(sets[name], name in HALF_BODY)
         self.backdrops: List[Tuple[torch.Tensor, Optional[torch.Tensor]]] = [(b, None) for b in backgrounds]
         for name, samples in sets.items():
+            if zoom_of(name):
+                continue  # the same frames as the set's own, larger
             for s in samples:
                 if (s.mask > 8).any():
                     continue  # not person-free
@@ -216,8 +230,12 @@ class Augmenter:
         _, h, w = s.image.shape
         ign = s.ignore if s.ignore is not None else torch.zeros(1, h, w, dtype=torch.bool)
         x = torch.cat([s.image.float(), s.mask.float(), ign.float() * 255], 0)
-        upper_body = name in FULL_BODY and r.random() < self.upper_body_p
-        scale = self._logu(1.2, 2.4) if upper_body else self._logu(0.4, 1.5)
+        zoom = zoom_of(name)
+        upper_body = not zoom and name in FULL_BODY and r.random() < self.upper_body_p
+        if zoom:  # decoded at n x the serving size; drawn at 1-3 x the serving scale, never enlarged past 1.5
+            scale = self._logu(1 / zoom[1], min(1.5, 3 / zoom[1]))
+        else:
+            scale = self._logu(1.2, 2.4) if upper_body else self._logu(0.4, 1.5)
         nh, nw = max(8, round(h * scale)), max(8, round(w * scale))
         x = self._resize(x, nh, nw)
         ph, pw = max(0, c - nh), max(0, c - nw)

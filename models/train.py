@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple
+from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple, zoom_of
 from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec
 from runtime import ensure_allocator_env
 from tiramisu import Tiramisu, count_parameters, preset
@@ -69,11 +69,16 @@ def load_config(path: Path) -> dict:
     for key in ("name", "preset", "longSide", "mixture", "validation", "phases"):
         if key not in cfg:
             raise ValueError(f"Expected key {key!r} in run config {path} but it is missing")
-    for k in cfg["mixture"]:
-        if k not in REGISTRY and k not in SYNTHETIC_SOURCES:
+    for k in mixture_keys(cfg):
+        if k not in REGISTRY and k not in SYNTHETIC_SOURCES and (zoom_of(k) or ("",))[0] not in REGISTRY:
             raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + list(SYNTHETIC_SOURCES)} "
-                             f"but received {k!r} in {path}")
+                             f"(or <set>@2x..@4x) but received {k!r} in {path}")
     return cfg
+
+
+def mixture_keys(cfg: dict) -> set:
+    """Every source any phase draws from (a phase may bring its own mixture)."""
+    return set(cfg["mixture"]).union(*(ph.get("mixture", {}) for ph in cfg["phases"]))
 
 
 def phase_at(cfg: dict, step: int) -> tuple[int, dict, int]:
@@ -233,9 +238,13 @@ def save_curves(csv_path: Path, png_path: Path, val_keys) -> None:
 def build_data(cfg: dict, data: Path, cache: Path):
     t0 = time.time()
     long_side = cfg["longSide"]
-    train_names = sorted(set(k for k in cfg["mixture"] if k in REGISTRY) |
+    keys = mixture_keys(cfg)
+    train_names = sorted(set(k for k in keys if k in REGISTRY) |
                          set(cfg.get("peopleSources", [])) | set(cfg.get("backdropSources", [])))
     sets = {n: load_split(data, n, "train", long_side, cache) for n in train_names}
+    for k in sorted(k for k in keys if zoom_of(k)):
+        name, n = zoom_of(k)
+        sets[k] = load_split(data, name, "train", long_side * n, cache)
     val = {}
     for key in cfg["validation"]["sets"]:
         name, split = key.split(":")
