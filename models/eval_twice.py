@@ -6,8 +6,10 @@ merged, against the serving size alone. Set by set, on a checkpoint.
 
 Each photo is run at long side L (the checkpoint's) and at 2L (one pass over the whole enlarged photo:
 the same arithmetic as four tiles, no seams); the 2L map is area-averaged back to L, and the two are
-merged by `max` (a person found at either scale) or `mean`. Dataset IoU per set at L with ignore
-regions left out, as train.py validates, and the model time of each path per photo.
+merged by `max` (a person found at either scale) or `mean`; `max-if-small` looks twice only where
+the first look marks less than `--small` of the photo (small people, or nobody found): portraits
+and full-body photos keep their first look. Dataset IoU per set at L with ignore regions left out,
+as train.py validates, and the model time of each path per photo.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from datasets import load_split
 from infer import open_checkpoint, probability as prob
 from train import HERE, ROOT, geomean
 
-MERGES = ("once", "twice-only", "max", "mean")
+MERGES = ("once", "twice-only", "max", "mean", "max-if-small")
 
 
 def main(argv=None):
@@ -34,6 +36,8 @@ def main(argv=None):
     p.add_argument("--every", type=int, default=1, help="every Nth photo of each set")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--small", type=float, default=0.05,
+                   help="max-if-small: look twice when the first look marks less than this share of the photo")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     net, _, size, multiple = open_checkpoint(args.checkpoint, args.threads, argv is None)
@@ -53,7 +57,10 @@ def main(argv=None):
             t2 = time.perf_counter()
             ms["once"].append((t1 - t0) * 1000)
             ms["twice"].append((t2 - t0) * 1000)
-            maps = {"once": p1, "twice-only": p2, "max": torch.maximum(p1, p2), "mean": (p1 + p2) / 2}
+            both = torch.maximum(p1, p2)
+            small = (p1 > 0.5).float().mean().item() < args.small
+            maps = {"once": p1, "twice-only": p2, "max": both, "mean": (p1 + p2) / 2,
+                    "max-if-small": both if small else p1}
             keep = ~s1.ignore[0] if s1.ignore is not None else torch.ones_like(p1, dtype=torch.bool)
             gt = (s1.mask[0] > 127) & keep
             for m, pm in maps.items():
