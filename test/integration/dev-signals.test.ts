@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '#core/processes';
-import { distinctPhotos, freePort, listening, REPO } from '#harness/dev-process';
+import { distinctPhotos, freePort, listening, REPO, startDev } from '#harness/dev-process';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -147,4 +147,27 @@ describe.skipIf(process.platform !== 'linux')('a signal to the outermost npx pro
     expect(err).toBe('');
     expect(stdout).toMatch(/^greenscreen — remove the background/);
   }, 60_000);
+});
+
+describe('a signal the moment the banner says "Ctrl-C to stop."', () => {
+  // A supervisor (or a test) may send SIGTERM as soon as it reads the banner; it used to be printed
+  // before the handlers were installed, and a signal in between killed dev uncleanly (exit 143).
+  // The preload sends it from inside, right after the banner's write: no scheduling luck involved.
+  it('SIGTERM right after the banner is written stops dev cleanly (exit 0)', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'gs-banner-sig-'));
+    dirs.push(work);
+    const preload = join(work, 'term-after-banner.mjs');
+    await writeFile(
+      preload,
+      `const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (chunk, ...rest) => {
+        const written = write(chunk, ...rest);
+        if (String(chunk).includes('Ctrl-C to stop.')) process.kill(process.pid, 'SIGTERM');
+        return written;
+      };\n`,
+    );
+    const dev = await startDev({ dataDir: join(work, 'data'), port: await freePort(), env: { NODE_OPTIONS: `--import ${preload}` }, timeoutMs: 120_000 });
+    expect(await dev.exited, dev.output()).toBe(0);
+    expect(dev.output()).toContain('stopping (SIGTERM)');
+  }, 180_000);
 });

@@ -69,6 +69,14 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
       throw err;
     });
     stack.startTaking();
+    // Before the banner: a supervisor (or a test) may send SIGTERM the moment it reads "Ctrl-C to
+    // stop.", and a signal with no handler yet kills the process uncleanly (exit 143).
+    const stop = watchForStop({
+      onForce: (reason) => {
+        process.stderr.write('stopping now: jobs in flight go back to the queue at the next start\n');
+        process.exit(signalExit(reason));
+      },
+    });
     const r = stack.reconciled;
     process.stdout.write(
       `greenscreen dev: S3+SQS at ${stack.endpoint}, bucket ${stack.resources.bucket} (ready in ${Math.round(performance.now() - startedAt)} ms)\n` +
@@ -81,12 +89,6 @@ async function devCommand(spec: CommandSpec, { values: v, positionals }: Parsed)
         subs.banner.map((l) => `  ${l}\n`).join('') +
         `Ctrl-C to stop.\n`,
     );
-    const stop = watchForStop({
-      onForce: (reason) => {
-        process.stderr.write('stopping now: jobs in flight go back to the queue at the next start\n');
-        process.exit(signalExit(reason));
-      },
-    });
     const reason = await stop.stopped;
     process.stderr.write(`stopping (${reason}): finishing in-flight jobs…\n`);
     await web.close();
