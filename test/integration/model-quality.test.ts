@@ -17,12 +17,14 @@ const PHOTOS = 8;
  *   npx greenscreen eval ../shared/data/pfcn:val ../shared/data/camvid:val ../shared/data/pennfudan:val ../shared/data/ccp:test --limit 8 --json
  * tiramisu@2026.12.07-2 measured (dataset IoU / mean IoU / MAE): pfcn/val 0.846 / 0.839 / 0.085,
  * camvid/val 0.261 / 0.214 / 0.013, pennfudan/val 0.730 / 0.735 / 0.045, ccp/test 0.837 / 0.849 / 0.041
- * (2026.12.07-1: 0.849, 0.242, 0.733, 0.835 dataset IoU).
+ * (2026.12.07-1: 0.849, 0.242, 0.733, 0.835; 2026.12.06-2: 0.850, 0.289, 0.718, 0.832 dataset IoU).
+ * camvid/val's floors sit below 2026.12.06-2's (0.25 / 0.20): on these 8 frames the newer models
+ * score less (0.261 against 0.289), on all 233 frames more (0.213 against 0.180).
  * Floors sit ~0.03 below (ceilings ~0.03 above), so they catch regressions, not noise.
  */
 const FLOORS: Record<string, { datasetIoU: number; meanIoU: number; maxMAE: number }> = {
   'pfcn/val': { datasetIoU: 0.82, meanIoU: 0.81, maxMAE: 0.11 },
-  'camvid/val': { datasetIoU: 0.23, meanIoU: 0.18, maxMAE: 0.045 },
+  'camvid/val': { datasetIoU: 0.23, meanIoU: 0.19, maxMAE: 0.045 },
   'pennfudan/val': { datasetIoU: 0.7, meanIoU: 0.71, maxMAE: 0.075 },
   'ccp/test': { datasetIoU: 0.8, meanIoU: 0.81, maxMAE: 0.075 },
 };
