@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from data import SYNTHETIC_SOURCES, Augmenter, normalise_uint8, pad_to_multiple, zoom_of
 from datasets import REGISTRY, load_backgrounds, load_cutouts, load_split, spec
 from runtime import ensure_allocator_env
-from tiramisu import Tiramisu, count_parameters, preset
+from tiramisu import Tiramisu, TiramisuConfig, count_parameters, preset
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -57,7 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--profile", type=int, default=0, help="time N steps (data/forward/backward/optimiser), then exit")
     p.add_argument("--sheet-only", action="store_true", help="write the augmenter sample sheet and exit")
     p.add_argument("--validate-only", type=Path, metavar="CHECKPOINT",
-                   help="score a checkpoint's weights on the config's validation sets (as a row would), then exit")
+                   help="score a checkpoint's weights (in their own architecture) on the config's validation sets "
+                        "(as a row would), then exit")
     p.add_argument("--system-allocator", action="store_true",
                    help="leave glibc's malloc as it is (slower: see models/runtime.py)")
     return p.parse_args(argv)
@@ -313,7 +314,11 @@ def main(argv=None):
           f"{total_steps(cfg)} steps in {len(cfg['phases'])} phases", flush=True)
 
     if args.validate_only:
-        model.load_state_dict(torch.load(args.validate_only, map_location="cpu", weights_only=False)["model"])
+        # The weights carry their architecture (a widened checkpoint scored with its narrow config).
+        weights = torch.load(args.validate_only, map_location="cpu", weights_only=False)
+        mcfg = TiramisuConfig(**weights["config"])
+        model = Tiramisu(mcfg).to(args.device).to(memory_format=torch.channels_last)
+        model.load_state_dict(weights["model"])
         scores, _ = validate(model, val, mcfg.size_multiple, args.device, False)
         per_set = {k: round(v["datasetIoU"], 4) for k, v in scores.items()}
         print(json.dumps({"checkpoint": str(args.validate_only), "datasetIoU": per_set,
