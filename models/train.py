@@ -54,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--stop-after-steps", type=int, default=0,
                    help="stop (resumably, after a validation) once this many steps have run (a dry run)")
     p.add_argument("--name", help="write checkpoints and metrics under this run name instead of the config's")
+    p.add_argument("--keep-rows", action="store_true",
+                   help="also keep each validation row's weights (checkpoints/<run>-stepNNNNNN.pt, git-ignored), "
+                        "to average or re-score them later")
     p.add_argument("--profile", type=int, default=0, help="time N steps (data/forward/backward/optimiser), then exit")
     p.add_argument("--sheet-only", action="store_true", help="write the augmenter sample sheet and exit")
     p.add_argument("--validate-only", type=Path, metavar="CHECKPOINT",
@@ -392,6 +395,8 @@ def main(argv=None):
         if score > best:
             best = score
             torch.save(ckpt, ckpt_dir / f"{name}-best.pt")
+        if args.keep_rows:
+            torch.save(ckpt, ckpt_dir / f"{name}-step{step:06d}.pt")
         torch.save({**ckpt, "optimizer": opt.state_dict(), "best_score": best, "phase": phase_idx,
                     "aug_rng": aug.rng.getstate(), "aug_gen": aug.gen.get_state(),
                     "torch_rng": torch.get_rng_state()}, ckpt_dir / f"{name}-last.pt")
