@@ -2,7 +2,7 @@
 of weights a session; the widened 2.29 M-parameter model is 9.2 MB in fp32).
 
   /usr/bin/python3 models/slim.py --checkpoint models/checkpoints/people320-p6w-best.pt \
-      --out models/checkpoints/people320-p6w-best16.pt
+      --out models/checkpoints/people320-p6w-best-fp16.pt
 
 Only the weights are kept (no optimiser, no RNG): resuming from it is a warm restart. Everything
 that loads weights (train.py --init / --validate-only, export.py) casts them back to fp32, so ship
