@@ -11,11 +11,13 @@
  * de-duplication window.
  *
  * The file is replaced atomically (write a temporary file, fsync, rename), so a kill mid-write
- * leaves the previous checkpoint, never a torn one.
+ * leaves the previous checkpoint, never a torn one. The temporary file such a kill leaves behind
+ * (`<checkpoint>.<pid>.<random>.tmp`, its writer gone) is removed by the next run that loads or
+ * clears the checkpoint.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError, StorageError } from '#core/errors';
 import { isAlive } from '#core/processes';
 
@@ -86,6 +88,7 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async load(): Promise<Checkpoint | undefined> {
+    await this.removeOrphanedTemporaries();
     let raw: string;
     try {
       raw = await readFile(this.location, 'utf8');
@@ -127,6 +130,19 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async clear(): Promise<void> {
     await rm(this.location, { force: true });
+    await this.removeOrphanedTemporaries();
+  }
+
+  /** Temporary files of this checkpoint whose writer no longer runs (SIGKILL mid-save). */
+  private async removeOrphanedTemporaries(): Promise<void> {
+    const prefix = `${basename(this.location)}.`;
+    const names = await readdir(dirname(this.location)).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(/^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '')?.[1]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+        await rm(join(dirname(this.location), name), { force: true });
+      }
+    }
   }
 }
 

@@ -49,6 +49,30 @@ describe('FileCheckpointStore', () => {
     expect((await store.load())?.lastKey).toMatch(/^k\d+$/);
   });
 
+  it('removes the temporary file a writer killed mid-save left (on load and on clear), and nothing else', async () => {
+    // Arrange: one temporary of a writer that died, one of a writer still running, and other files
+    const dir = await tmp();
+    const store = new FileCheckpointStore(dir, identity);
+    const name = `${identityHash(identity)}.json`;
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const kept = [`${name}.${live.pid}.0badc0de.tmp`, `other.json.${dead.pid}.0badc0de.tmp`, `${name}.lock`, 'notes.txt'];
+      const orphan = `${name}.${dead.pid}.c9ba8618.tmp`;
+      for (const f of [...kept, orphan]) await writeFile(join(dir, f), '{"v":1,"ide');
+      // Act + Assert
+      await store.save(state);
+      expect(await store.load()).toEqual({ v: 1, identity, ...state });
+      expect((await readdir(dir)).sort()).toEqual([name, ...kept].sort());
+      await writeFile(join(dir, orphan), '{"v":1,"ide');
+      await store.clear();
+      expect((await readdir(dir)).sort()).toEqual([...kept].sort());
+    } finally {
+      live.kill('SIGKILL');
+    }
+  });
+
   it('refuses a checkpoint of another command, or a torn file, with what to do', async () => {
     const dir = await tmp();
     const store = new FileCheckpointStore(dir, identity);
