@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '#core/adapters/aws-clients';
 import { S3ObjectStore } from '#core/adapters/s3-object-store';
 import { SqsMessageQueue } from '#core/adapters/sqs-message-queue';
@@ -59,6 +59,12 @@ beforeAll(async () => {
   // Pipeline output under the prefix being re-processed must be left alone.
   await store.put(res.bucket, `results/${bulkKey(0)}/result.json`, '{}', { contentType: 'application/json' });
 }, 120_000);
+
+// Each test starts from an empty jobs queue, so that one that fails before draining it does not
+// fail the next.
+beforeEach(async () => {
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: res.jobsQueueUrl }));
+});
 
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
