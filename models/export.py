@@ -82,6 +82,8 @@ def training_section(checkpoint: Path, state: dict, prev: dict) -> dict:
         "config": cfg,
         "checkpoint": rel,
         "step": state.get("step"),
+        **({"averagedFrom": state["averaged_from"], "batchNormBatches": state.get("bn_batches")}
+           if state.get("averaged_from") else {}),
         "validation": {"perSet": state.get("validation"), "selection": "geometric mean of per-set dataset IoU",
                        "score": state.get("val_score")},
         "datasets": datasets,

@@ -20,7 +20,8 @@ from tiramisu import Tiramisu, TiramisuConfig
 from widen import max_difference
 
 LIMIT_BYTES = 6 * 1000 * 1000
-KEEP = ("model", "preset", "config", "step", "long_side", "run_config", "validation", "val_score", "widened_from")
+KEEP = ("model", "preset", "config", "step", "long_side", "run_config", "validation", "val_score", "widened_from",
+        "averaged_from", "bn_batches")
 
 
 def main() -> None:
