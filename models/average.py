@@ -77,6 +77,9 @@ def main() -> None:
     model.load_state_dict(average_states([s["model"] for s in loaded]))
     if args.bn_batches:
         cfg = load_config(args.config)
+        if cfg["longSide"] != loaded[0].get("long_side", cfg["longSide"]):
+            raise SystemExit(f"Expected a config at the checkpoints' long side {loaded[0]['long_side']} but "
+                             f"{args.config} has {cfg['longSide']}: batch norm would be measured at the wrong scale")
         t0 = time.time()
         sets, _, cutouts, backgrounds = build_data(cfg, args.data, args.cache)
         phase = cfg["phases"][0]
