@@ -16,6 +16,9 @@ Sources (the keys of a config's `mixture`):
   context      hard negatives in real context: a labelled photo (of `contextSources`) at its own
                scale, cropped where it holds the fewest person pixels (pavement, walls, foliage
                beside people), labels kept as they are
+
+`shadeP` (run config, default 0): the share of crops, of any source, that get a building's shadow
+over part of the frame (`Augmenter._shade`) before the photometric jitter.
 """
 from __future__ import annotations
 
@@ -99,7 +102,7 @@ class Augmenter:
     def __init__(self, sets: Dict[str, List[Sample]], mixture: Dict[str, float], crop: int, seed: int,
                  cutouts: List[Sample], backgrounds: List[torch.Tensor], people_sources: List[str],
                  upper_body_p: float = 0.25, person_centred_p: float = 0.5,
-                 context_sources: Optional[List[str]] = None):
+                 context_sources: Optional[List[str]] = None, shade_p: float = 0.0):
         unknown = set(mixture) - set(sets) - set(SYNTHETIC_SOURCES)
         if unknown:
             raise ValueError(f"Expected mixture keys among {sorted(set(sets) | set(SYNTHETIC_SOURCES))} "
@@ -114,6 +117,8 @@ class Augmenter:
         self.upper_body_p, self.person_centred_p = upper_body_p, person_centred_p
         self.rng = random.Random(seed)
         self.gen = torch.Generator().manual_seed(seed)
+        # shade draws from its own stream, so a run with shade sees the same crops as one without
+        self.shade_p, self.shade_rng = shade_p, random.Random(seed + 0x5AD3)
         self.mean = torch.tensor(MEAN).view(3, 1, 1)
         self.std = torch.tensor(STD).view(3, 1, 1)
         # compositing material
@@ -318,9 +323,29 @@ class Augmenter:
             img, mask, ign = img.flip(-1), mask.flip(-1), ign.flip(-1)
         return img, mask, ign, src
 
+    def _shade(self, img: torch.Tensor) -> torch.Tensor:
+        """A building's shadow: one side of a soft-edged line through the crop darkened and tinted
+        towards skylight blue, people in it included, while the other side keeps its light."""
+        r = self.shade_rng
+        _, h, w = img.shape
+        theta = r.uniform(0, 2 * math.pi)
+        ys = torch.arange(h, dtype=torch.float32).view(-1, 1) - r.uniform(0.2, 0.8) * h
+        xs = torch.arange(w, dtype=torch.float32).view(1, -1) - r.uniform(0.2, 0.8) * w
+        softness = r.uniform(1.0, 0.08 * max(h, w))
+        inside = torch.sigmoid((xs * math.cos(theta) + ys * math.sin(theta)) / softness)
+        tint = torch.tensor([r.uniform(0.88, 1.0), r.uniform(0.95, 1.02), r.uniform(1.0, 1.12)]).view(3, 1, 1)
+        factor = 1 - inside * (1 - r.uniform(0.2, 0.6) * tint)
+        return (img.float() * factor).clamp(0, 255)
+
+    def jitter(self, img: torch.Tensor) -> torch.Tensor:
+        """What a drawn crop (0-255) gets before it is normalised: shade, then photometric jitter (0-1)."""
+        if self.shade_p and self.shade_rng.random() < self.shade_p:
+            img = self._shade(img)
+        return self._photometric(img)
+
     def sample(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         img, mask, ign, _ = self.sample_raw()
-        img = self._photometric(img)
+        img = self.jitter(img)
         return (img - self.mean) / self.std, mask / 255, (~ign).float()
 
     def batch(self, n: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -182,7 +182,7 @@ def save_augmenter_sheet(aug: Augmenter, path: Path, n: int = 32) -> None:
     tiles = []
     for _ in range(n):
         img, mask, ign, src = aug.sample_raw()
-        img = (aug._photometric(img) * 255).permute(1, 2, 0).numpy().astype(np.uint8)
+        img = (aug.jitter(img) * 255).permute(1, 2, 0).numpy().astype(np.uint8)
         ov = _overlay(img, mask[0].numpy(), ign[0].numpy())
         pair = np.concatenate([img, ov], 1)
         pim = Image.fromarray(pair)
@@ -266,7 +266,7 @@ def make_augmenter(cfg: dict, phase: dict, sets, cutouts, backgrounds, seed: int
     people = [n for n in cfg.get("peopleSources", []) if spec(n).people_source]
     return Augmenter(sets, phase.get("mixture", cfg["mixture"]), phase["crop"], seed, cutouts, backgrounds,
                      people, upper_body_p=cfg.get("upperBodyP", 0.25), person_centred_p=cfg.get("personCentredP", 0.5),
-                     context_sources=cfg.get("contextSources"))
+                     context_sources=cfg.get("contextSources"), shade_p=cfg.get("shadeP", 0.0))
 
 
 # -- main ----------------------------------------------------------------------------------------
