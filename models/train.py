@@ -62,6 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--validate-only", type=Path, metavar="CHECKPOINT",
                    help="score a checkpoint's weights (in their own architecture) on the config's validation sets "
                         "(as a row would), then exit")
+    p.add_argument("--flip", action="store_true",
+                   help="with --validate-only: average the logits of the photo and its mirror image (2x the time)")
     p.add_argument("--system-allocator", action="store_true",
                    help="leave glibc's malloc as it is (slower: see models/runtime.py)")
     return p.parse_args(argv)
@@ -154,6 +156,17 @@ def validate(model, sets: dict, multiple: int, device: str, bf16: bool) -> tuple
         preds[key] = ps
     model.train()
     return scores, preds
+
+
+class Mirrored(torch.nn.Module):
+    """A model that looks at the photo and its mirror image and averages the logits."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.net(x) + self.net(x.flip(-1)).flip(-1)) / 2
 
 
 # -- pictures ------------------------------------------------------------------------------------
@@ -322,9 +335,9 @@ def main(argv=None):
         mcfg = TiramisuConfig(**weights["config"])
         model = Tiramisu(mcfg).to(args.device).to(memory_format=torch.channels_last)
         model.load_state_dict(weights["model"])
-        scores, _ = validate(model, val, mcfg.size_multiple, args.device, False)
+        scores, _ = validate(Mirrored(model) if args.flip else model, val, mcfg.size_multiple, args.device, False)
         per_set = {k: round(v["datasetIoU"], 4) for k, v in scores.items()}
-        print(json.dumps({"checkpoint": str(args.validate_only), "datasetIoU": per_set,
+        print(json.dumps({"checkpoint": str(args.validate_only), "flip": args.flip, "datasetIoU": per_set,
                           "emptyFalsePositive": {k: round(v["emptyFalsePositive"], 4) for k, v in scores.items()
                                                  if v["emptyFrames"]},
                           "geomean": round(geomean(per_set.values()), 4)}), flush=True)
