@@ -350,6 +350,8 @@ def main(argv=None):
     if state is not None and state.get("phase") == phase_idx:
         aug.rng.setstate(state["aug_rng"])
         aug.gen.set_state(state["aug_gen"])
+        if "aug_shade_rng" in state:
+            aug.shade_rng.setstate(state["aug_shade_rng"])
     if args.sheet_only or not (run_dir / f"augmenter-phase{phase_idx}.jpg").exists():
         save_augmenter_sheet(aug, run_dir / f"augmenter-phase{phase_idx}.jpg")
         if args.sheet_only:
@@ -412,6 +414,7 @@ def main(argv=None):
             torch.save(ckpt, ckpt_dir / f"{name}-step{step:06d}.pt")
         torch.save({**ckpt, "optimizer": opt.state_dict(), "best_score": best, "phase": phase_idx,
                     "aug_rng": aug.rng.getstate(), "aug_gen": aug.gen.get_state(),
+                    "aug_shade_rng": aug.shade_rng.getstate(),
                     "torch_rng": torch.get_rng_state()}, ckpt_dir / f"{name}-last.pt")
         with open(csv_path, "a") as f:
             f.write(f"{step},{phase_idx},{ph['crop']},{ph['batch']},{lr_at(cfg, step - 1):.6f},{np.mean(losses):.4f},"
