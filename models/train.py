@@ -66,7 +66,10 @@ def parse_args(argv=None):
                    help="with --validate-only: average the logits of the photo and its mirror image (2x the time)")
     p.add_argument("--system-allocator", action="store_true",
                    help="leave glibc's malloc as it is (slower: see models/runtime.py)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.flip and not args.validate_only:
+        p.error("--flip scores a checkpoint: it needs --validate-only CHECKPOINT")
+    return args
 
 
 # -- config + schedule ---------------------------------------------------------------------------
@@ -75,6 +78,9 @@ def load_config(path: Path) -> dict:
     for key in ("name", "preset", "longSide", "mixture", "validation", "phases"):
         if key not in cfg:
             raise ValueError(f"Expected key {key!r} in run config {path} but it is missing")
+    shade = cfg.get("shadeP", 0.0)
+    if isinstance(shade, bool) or not isinstance(shade, (int, float)) or not 0 <= shade <= 1:
+        raise ValueError(f"Expected shadeP in run config {path} to be a share between 0 and 1 but received {shade!r}")
     for k in mixture_keys(cfg):
         if k not in REGISTRY and k not in SYNTHETIC_SOURCES and (zoom_of(k) or ("",))[0] not in REGISTRY:
             raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + list(SYNTHETIC_SOURCES)} "
