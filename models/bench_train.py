@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train import HERE, ROOT, build_data, load_config, make_augmenter, time_steps
+from train import HERE, ROOT, LossOptions, build_data, load_config, make_augmenter, time_steps
 from runtime import KEEP_FREED_MEMORY, ensure_allocator_env
 from tiramisu import Tiramisu, preset
 
@@ -61,12 +61,13 @@ def main(argv=None):
     augs = {k: make_augmenter(cfg, {**cfg["phases"][0], "crop": v["crop"]}, sets, cutouts, backgrounds, 1)
             for k, v in variants.items()}
     acc = {k: {"data": [], "forward": [], "backward": [], "optimiser": []} for k in variants}
+    loss_opts = LossOptions.of(cfg)
     for _ in range(args.rounds):
         for k, v in variants.items():
             fmt = torch.channels_last if v.get("channelsLast", True) else torch.contiguous_format
             model.to(memory_format=fmt)
             torch.set_num_threads(v.get("threads", args.threads))
-            for part, ts in time_steps(model, opt, augs[k], v["batch"], v["bf16"], 1.0, args.steps, fmt).items():
+            for part, ts in time_steps(model, opt, augs[k], v["batch"], v["bf16"], loss_opts, args.steps, fmt).items():
                 acc[k][part] += ts
     out = {}
     for k, v in variants.items():

@@ -25,6 +25,7 @@ import math
 import os
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,17 @@ def lr_at(cfg: dict, step: int) -> float:
 
 
 # -- loss + scores -------------------------------------------------------------------------------
-def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, jaccard_weight: float) -> torch.Tensor:
+@dataclass(frozen=True)
+class LossOptions:
+    """The run config's loss terms (`jaccardWeight`), in one place for training and timing."""
+    jaccard_weight: float = 1.0
+
+    @staticmethod
+    def of(cfg: dict) -> "LossOptions":
+        return LossOptions(jaccard_weight=cfg.get("jaccardWeight", 1.0))
+
+
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, opts: LossOptions) -> torch.Tensor:
     """BCE + soft Jaccard, both over known pixels only (weight 0 = ignore region)."""
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     bce = (bce * weight).sum() / weight.sum().clamp(min=1)
@@ -127,7 +138,7 @@ def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, ja
     t = target * weight
     inter = (p * t).sum((1, 2, 3))
     union = (p + t - p * t).sum((1, 2, 3))
-    return bce + jaccard_weight * (1 - ((inter + 1) / (union + 1)).mean())
+    return bce + opts.jaccard_weight * (1 - ((inter + 1) / (union + 1)).mean())
 
 
 def geomean(xs) -> float:
@@ -373,7 +384,7 @@ def main(argv=None):
                             ",".join(f"{k}_dataset_iou,{k}_mean_iou" for k in val_keys) +
                             ",camvid_empty_fp,val_geomean,val_min\n")
     every = cfg["validation"]["everySteps"]
-    jw = cfg.get("jaccardWeight", 1.0)
+    loss_opts = LossOptions.of(cfg)
     start, losses, seen, t_win = time.time(), [], 0, time.time()
     first_step = step
     while True:
@@ -392,7 +403,7 @@ def main(argv=None):
         x = x.to(args.device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
-        loss = loss_fn(logits.float(), y.to(args.device), w.to(args.device), jw)
+        loss = loss_fn(logits.float(), y.to(args.device), w.to(args.device), loss_opts)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -438,7 +449,7 @@ def main(argv=None):
             break
 
 
-def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, steps: int,
+def time_steps(model, opt, aug, batch: int, bf16: bool, loss_opts: LossOptions, steps: int,
                memory_format=torch.channels_last) -> dict:
     """Seconds per training step, split into data / forward / backward / optimiser (the first step
     of each call warms caches and oneDNN primitives and is left out)."""
@@ -450,7 +461,7 @@ def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, s
         t1 = time.perf_counter()
         with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
-        loss = loss_fn(logits.float(), y, w, jaccard_weight)
+        loss = loss_fn(logits.float(), y, w, loss_opts)
         t2 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -466,7 +477,7 @@ def time_steps(model, opt, aug, batch: int, bf16: bool, jaccard_weight: float, s
 def profile(model, opt, aug, phase, cfg, args):
     """Where a training step's time goes, for `phase`'s crop and batch (models/bench_train.py compares recipes)."""
     bf16 = bool(cfg.get("bf16", False))
-    times = time_steps(model, opt, aug, phase["batch"], bf16, cfg.get("jaccardWeight", 1.0), args.profile)
+    times = time_steps(model, opt, aug, phase["batch"], bf16, LossOptions.of(cfg), args.profile)
     med = {k: float(np.median(v)) for k, v in times.items()}
     print(json.dumps({"crop": phase["crop"], "batch": phase["batch"], "bf16": bf16, "threads": args.threads,
                       "msPerStep": {k: round(v * 1000, 1) for k, v in med.items()},
