@@ -82,6 +82,13 @@ def load_config(path: Path) -> dict:
     shade = cfg.get("shadeP", 0.0)
     if isinstance(shade, bool) or not isinstance(shade, (int, float)) or not 0 <= shade <= 1:
         raise ValueError(f"Expected shadeP in run config {path} to be a share between 0 and 1 but received {shade!r}")
+    far = cfg.get("farBackground")
+    if far is not None and not (isinstance(far, dict) and set(far) == {"weight", "px"}
+                                and isinstance(far["weight"], (int, float)) and not isinstance(far["weight"], bool)
+                                and far["weight"] > 0 and isinstance(far["px"], int) and not isinstance(far["px"], bool)
+                                and far["px"] >= 1):
+        raise ValueError(f"Expected farBackground in run config {path} to be {{\"weight\": a number above 0, "
+                         f"\"px\": a whole number of pixels from 1}} but received {far!r}")
     for k in mixture_keys(cfg):
         if k not in REGISTRY and k not in SYNTHETIC_SOURCES and (zoom_of(k) or ("",))[0] not in REGISTRY:
             raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + list(SYNTHETIC_SOURCES)} "
@@ -122,18 +129,36 @@ def lr_at(cfg: dict, step: int) -> float:
 # -- loss + scores -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossOptions:
-    """The run config's loss terms (`jaccardWeight`), in one place for training and timing."""
+    """The run config's loss terms, in one place for training and timing: `jaccardWeight`, and
+    `farBackground` ({"weight": w, "px": d}): BCE on known background pixels more than d pixels from
+    any person pixel of their crop counts w times (a whole person-free crop is all far)."""
     jaccard_weight: float = 1.0
+    far_weight: float = 1.0
+    far_px: int = 0
 
     @staticmethod
     def of(cfg: dict) -> "LossOptions":
-        return LossOptions(jaccard_weight=cfg.get("jaccardWeight", 1.0))
+        far = cfg.get("farBackground", {"weight": 1.0, "px": 0})
+        return LossOptions(jaccard_weight=cfg.get("jaccardWeight", 1.0), far_weight=far["weight"], far_px=far["px"])
+
+
+def far_background(target: torch.Tensor, weight: torch.Tensor, px: int) -> torch.Tensor:
+    """Known pixels with no person pixel within `px` (a square window, two separable max-pools)."""
+    k = 2 * px + 1
+    near = F.max_pool2d(target, (1, k), stride=1, padding=(0, px))
+    near = F.max_pool2d(near, (k, 1), stride=1, padding=(px, 0))
+    return (near == 0) & (weight > 0)
 
 
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, opts: LossOptions) -> torch.Tensor:
-    """BCE + soft Jaccard, both over known pixels only (weight 0 = ignore region)."""
+    """BCE + soft Jaccard, both over known pixels only (weight 0 = ignore region). Far background
+    weighs more in the BCE term only; the mean is still over known pixels, so a crop with more far
+    background adds more loss (that is the point), and the Jaccard term is unchanged."""
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    bce = (bce * weight).sum() / weight.sum().clamp(min=1)
+    scale = weight
+    if opts.far_weight != 1.0:
+        scale = weight + (opts.far_weight - 1.0) * far_background(target, weight, opts.far_px).float()
+    bce = (bce * scale).sum() / weight.sum().clamp(min=1)
     p = torch.sigmoid(logits) * weight
     t = target * weight
     inter = (p * t).sum((1, 2, 3))
