@@ -157,7 +157,7 @@ def loss_fn(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, op
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     scale = weight
     if opts.far_weight != 1.0:
-        scale = weight + (opts.far_weight - 1.0) * far_background(target, weight, opts.far_px).float()
+        scale = weight * (1.0 + (opts.far_weight - 1.0) * far_background(target, weight, opts.far_px).float())
     bce = (bce * scale).sum() / weight.sum().clamp(min=1)
     p = torch.sigmoid(logits) * weight
     t = target * weight
