@@ -80,12 +80,11 @@ def load_config(path: Path) -> dict:
         if key not in cfg:
             raise ValueError(f"Expected key {key!r} in run config {path} but it is missing")
     shade = cfg.get("shadeP", 0.0)
-    if isinstance(shade, bool) or not isinstance(shade, (int, float)) or not 0 <= shade <= 1:
+    if not _is_number(shade) or not 0 <= shade <= 1:
         raise ValueError(f"Expected shadeP in run config {path} to be a share between 0 and 1 but received {shade!r}")
     far = cfg.get("farBackground")
-    if far is not None and not (isinstance(far, dict) and set(far) == {"weight", "px"}
-                                and isinstance(far["weight"], (int, float)) and not isinstance(far["weight"], bool)
-                                and far["weight"] > 0 and isinstance(far["px"], int) and not isinstance(far["px"], bool)
+    if far is not None and not (isinstance(far, dict) and set(far) == {"weight", "px"} and _is_number(far["weight"])
+                                and far["weight"] > 0 and _is_number(far["px"]) and isinstance(far["px"], int)
                                 and far["px"] >= 1):
         raise ValueError(f"Expected farBackground in run config {path} to be {{\"weight\": a number above 0, "
                          f"\"px\": a whole number of pixels from 1}} but received {far!r}")
@@ -94,6 +93,11 @@ def load_config(path: Path) -> dict:
             raise ValueError(f"Expected mixture keys among {sorted(REGISTRY) + list(SYNTHETIC_SOURCES)} "
                              f"(or <set>@2x..@4x) but received {k!r} in {path}")
     return cfg
+
+
+def _is_number(x) -> bool:
+    """An int or float from JSON (JSON's true/false are bools, which Python counts as ints)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def mixture_keys(cfg: dict) -> set:
