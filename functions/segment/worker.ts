@@ -158,10 +158,13 @@ export class SegmentWorker {
 
   private async extend(): Promise<void> {
     await Promise.all(
-      [...this.handles.values()].map((h) =>
-        this.jobs.extendVisibility(h, this.options.visibilitySeconds).catch((err: Error) =>
-          this.logger.warn('visibility extension failed', { stage: 'visibility', error: err.message }),
-        ),
+      [...this.handles].map(([messageId, h]) =>
+        this.jobs.extendVisibility(h, this.options.visibilitySeconds).catch((err: Error) => {
+          // A job that finished (its message deleted) or was handed out again while the call was in
+          // the air leaves a stale handle behind, which SQS rejects: nothing is at risk, so no warning.
+          if (this.handles.get(messageId) !== h) return;
+          this.logger.warn('visibility extension failed', { stage: 'visibility', error: err.message });
+        }),
       ),
     );
   }

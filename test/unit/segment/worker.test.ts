@@ -3,10 +3,11 @@
  * stalled or its ChangeMessageVisibility failed): SQS hands the same message out again, with a new
  * receipt handle. The worker must keep one job going, not start a second, and delete with the
  * newest handle (SQS ignores deletes with an older one, so the message would come back again and
- * again, each time processed anew, until the redrive policy parked it in the DLQ).
+ * again, each time processed anew, until the redrive policy parked it in the DLQ). Also: which
+ * failed visibility extensions are worth a warning, and what a bug in the job does.
  */
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '#core/logger';
 import { systemClock, type MessageQueue, type OutgoingMessage, type ReceivedMessage } from '#core/ports';
 import type { JobEvent, SegmentJob } from '#core/types';
@@ -154,5 +155,57 @@ describe('SegmentWorker', () => {
       ['job.failed', { code: 'INTERNAL_ERROR', message: "Expected no internal error but one was thrown: TypeError: Cannot read properties of undefined (reading 'dims')" }],
     ]);
     expect(worker.stats).toMatchObject({ received: 1, failed: 1, retried: 0 });
+  });
+
+  it('warns when a running job\'s visibility cannot be extended, but not for the handle of a job that has just finished', async () => {
+    // Arrange: one job held by the model, and a queue whose visibility calls fail; the first fails
+    // while the job still runs, the second only once the job's message has been deleted (SQS's
+    // "Message does not exist" for a handle whose job just finished).
+    const { store, job } = await storedPhotoJob('c'.repeat(32));
+    let receives = 0;
+    let extends_ = 0;
+    const deleted: string[] = [];
+    const model = gatedSession();
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 5));
+    };
+    const jobs: MessageQueue<SegmentJob> = {
+      sendBatch: async () => ({ failed: [] }),
+      async receive() {
+        if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];
+        await new Promise((r) => setTimeout(r, 5));
+        return [];
+      },
+      delete: async (h) => void deleted.push(h),
+      async extendVisibility() {
+        if (++extends_ === 1) throw new Error('Throttled');
+        model.open();
+        await until(() => deleted.length > 0);
+        throw new Error('Message does not exist or is not available for visibility timeout change');
+      },
+      release: async () => undefined,
+    };
+    const { events } = recordingEventQueue();
+    const logger = createLogger('test', { silent: true });
+    const warn = vi.spyOn(logger, 'warn');
+    const worker = new SegmentWorker(
+      jobs,
+      { store, events, segmenter: segmenterOnSession(model.session, CARD, { maxBatch: 4 }), clock: systemClock, bucket: 'bucket', maxBytes: 1e7, maxPixels: 1e7 },
+      { maxInFlight: 4, waitSeconds: 0, visibilitySeconds: 3, maxReceiveCount: 5 },
+      logger,
+    );
+
+    // Act: two visibility ticks (one a second), the job finishing during the second.
+    const running = worker.run();
+    await until(() => extends_ >= 2 && deleted.length > 0);
+    await new Promise((r) => setTimeout(r, 20));
+    worker.stop();
+    await running;
+
+    // Assert: one warning, for the job that was still running.
+    const visibilityWarnings = warn.mock.calls.filter(([message]) => message === 'visibility extension failed');
+    expect(visibilityWarnings).toEqual([['visibility extension failed', { stage: 'visibility', error: 'Throttled' }]]);
+    expect(deleted).toEqual(['handle-1']);
+    expect(worker.stats).toMatchObject({ received: 1, succeeded: 1 });
   });
 });
