@@ -50,6 +50,24 @@ function recordingEventQueue(): { events: MessageQueue<JobEvent>; published: Out
   return { events, published };
 }
 
+/** A jobs queue that hands out one message once, then nothing, and records the handles it deletes. */
+function oneMessageQueue(job: SegmentJob): { jobs: MessageQueue<SegmentJob>; deleted: string[] } {
+  let receives = 0;
+  const deleted: string[] = [];
+  const jobs: MessageQueue<SegmentJob> = {
+    sendBatch: async () => ({ failed: [] }),
+    async receive() {
+      if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];
+      await new Promise((r) => setTimeout(r, 5));
+      return [];
+    },
+    delete: async (h) => void deleted.push(h),
+    extendVisibility: async () => undefined,
+    release: async () => undefined,
+  };
+  return { jobs, deleted };
+}
+
 /** A small JPEG stored at incoming/p.jpg and the job that points at it. */
 async function storedPhotoJob(jobId: string): Promise<{ store: InMemoryObjectStore; job: SegmentJob }> {
   const store = new InMemoryObjectStore();
@@ -112,20 +130,9 @@ describe('SegmentWorker', () => {
   it('records an internal error (a bug) as a failed result on the first attempt instead of retrying it', async () => {
     // Arrange: a photo, and a model session with a bug
     const { store, job } = await storedPhotoJob('b'.repeat(32));
-    let receives = 0;
-    const deleted: string[] = [];
+    const { jobs, deleted } = oneMessageQueue(job);
     const released: string[] = [];
-    const jobs: MessageQueue<SegmentJob> = {
-      sendBatch: async () => ({ failed: [] }),
-      async receive() {
-        if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];
-        await new Promise((r) => setTimeout(r, 5));
-        return [];
-      },
-      delete: async (h) => void deleted.push(h),
-      extendVisibility: async () => undefined,
-      release: async (h) => void released.push(h),
-    };
+    jobs.release = async (h) => void released.push(h);
     const { events, published } = recordingEventQueue();
     const broken: ModelSession = {
       provider: 'cpu',
@@ -162,28 +169,17 @@ describe('SegmentWorker', () => {
     // while the job still runs, the second only once the job's message has been deleted (SQS's
     // "Message does not exist" for a handle whose job just finished).
     const { store, job } = await storedPhotoJob('c'.repeat(32));
-    let receives = 0;
-    let extends_ = 0;
-    const deleted: string[] = [];
+    const { jobs, deleted } = oneMessageQueue(job);
     const model = gatedSession();
     const until = async (done: () => boolean) => {
       while (!done()) await new Promise((r) => setTimeout(r, 5));
     };
-    const jobs: MessageQueue<SegmentJob> = {
-      sendBatch: async () => ({ failed: [] }),
-      async receive() {
-        if (++receives === 1) return [{ messageId: 'm-1', receiptHandle: 'handle-1', body: job, receiveCount: 1 }];
-        await new Promise((r) => setTimeout(r, 5));
-        return [];
-      },
-      delete: async (h) => void deleted.push(h),
-      async extendVisibility() {
-        if (++extends_ === 1) throw new Error('Throttled');
-        model.open();
-        await until(() => deleted.length > 0);
-        throw new Error('Message does not exist or is not available for visibility timeout change');
-      },
-      release: async () => undefined,
+    let extends_ = 0;
+    jobs.extendVisibility = async () => {
+      if (++extends_ === 1) throw new Error('Throttled');
+      model.open();
+      await until(() => deleted.length > 0);
+      throw new Error('Message does not exist or is not available for visibility timeout change');
     };
     const { events } = recordingEventQueue();
     const logger = createLogger('test', { silent: true });
