@@ -7,7 +7,8 @@
 A candidate ships when its validation geometric mean (train.py --validate-only, the selection score)
 beats the shipped model's, and no set of `greenscreen eval --json` (ccp/test included, read only
 now) is more than --margin (0.02) below the shipped model's figure in the card's `evaluationBySet`.
-Prints one row per set and the verdict; exit 0 = ships, 1 = does not.
+Prints one row per set (with the photos each model called "nobody", where either did) and the verdict;
+exit 0 = ships, 1 = does not.
 """
 from __future__ import annotations
 
@@ -45,9 +46,17 @@ def main(argv=None) -> int:
         fine = new >= old["datasetIoU"] - args.margin
         ok = ok and fine
         print(f"{name:16s} shipped {old['datasetIoU']:.4f}  candidate {new:.4f}  {new - old['datasetIoU']:+.4f}"
-              f"{'' if fine else f'  more than {args.margin} below'}")
+              f"{'' if fine else f'  more than {args.margin} below'}{nobody(old, cand[name])}")
     print("ships" if ok else "does not ship")
     return 0 if ok else 1
+
+
+def nobody(old: dict, new: dict) -> str:
+    """Photos of people the model called "nobody" (an empty map under its rule): not part of the rule, shown
+    because a model that leaves more maps empty moves the subject bench's counts (`npm run bench:subject`)."""
+    if "noSubject" not in old or "noSubject" not in new or old["noSubject"] == new["noSubject"] == 0:
+        return ""
+    return f"  (called nobody: {old['noSubject']} -> {new['noSubject']} of {new['n']})"
 
 
 if __name__ == "__main__":
