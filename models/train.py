@@ -177,12 +177,15 @@ def geomean(xs) -> float:
 
 @torch.no_grad()
 def validate(model, sets: dict, multiple: int, device: str, bf16: bool) -> tuple[dict, dict]:
-    """Per set: dataset IoU (sum of intersections / sum of unions), mean IoU, and the predictions."""
+    """Per set: dataset IoU (sum of intersections / sum of unions), mean IoU, the mean share marked on
+    person-free frames, the frames with people whose map is empty (what the subject rule calls "nobody"),
+    and the predictions."""
     model.eval()
     scores, preds = {}, {}
     for key, samples in sets.items():
         inter = union = 0
         ious, ps, empty_fp = [], [], []
+        empty_maps = 0
         for s in samples:
             x, h, w = pad_to_multiple(normalise_uint8(s.image)[None], multiple)
             with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
@@ -195,9 +198,11 @@ def validate(model, sets: dict, multiple: int, device: str, bf16: bool) -> tuple
             ious.append(i / u if u else 1.0)
             if not gt.any():
                 empty_fp.append(pred.float().mean().item())
+            elif not (prob > 0.5).any():
+                empty_maps += 1
             ps.append(prob)
         scores[key] = {"datasetIoU": inter / max(union, 1), "meanIoU": float(np.mean(ious)), "n": len(samples),
-                       "emptyFrames": len(empty_fp),
+                       "emptyFrames": len(empty_fp), "emptyMaps": empty_maps,
                        "emptyFalsePositive": float(np.mean(empty_fp)) if empty_fp else 0.0}
         preds[key] = ps
     model.train()
@@ -386,6 +391,7 @@ def main(argv=None):
         print(json.dumps({"checkpoint": str(args.validate_only), "flip": args.flip, "datasetIoU": per_set,
                           "emptyFalsePositive": {k: round(v["emptyFalsePositive"], 4) for k, v in scores.items()
                                                  if v["emptyFrames"]},
+                          "emptyMaps": {k: v["emptyMaps"] for k, v in scores.items()},
                           "geomean": round(geomean(per_set.values()), 4)}), flush=True)
         return
     phase_idx, phase, _ = phase_at(cfg, step)
@@ -471,7 +477,8 @@ def main(argv=None):
         save_curves(csv_path, run_dir / "curves.png", val_keys)
         print(f"step {step}/{total_steps(cfg)} phase {phase_idx} loss {np.mean(losses):.4f} " +
               " ".join(f"{k} {scores[k]['datasetIoU']:.3f}" for k in val_keys) +
-              f" geomean {score:.4f} best {best:.4f} {rate:.1f} crops/s", flush=True)
+              f" geomean {score:.4f} best {best:.4f} {rate:.1f} crops/s"
+              f" empty maps {sum(v['emptyMaps'] for v in scores.values())}", flush=True)
         losses, seen, t_win = [], 0, time.time()
         if stop_now or (args.stop_after_min and time.time() - start > args.stop_after_min * 60):
             print("time budget reached; continue with --resume", flush=True)
